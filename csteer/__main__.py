@@ -1,0 +1,3 @@
+from csteer.cli.main import main
+
+main()

@@ -1,0 +1,80 @@
+"""The one protocol every model engine implements, local or remote."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+Message = dict[str, str]  # {"role": "system"|"user"|"assistant", "content": "..."}
+
+
+@dataclass(frozen=True)
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    # prompt tokens actually evaluated (the rest came from a reused KV prefix); local engines only
+    evaluated_prompt_tokens: int | None = None
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+@dataclass(frozen=True)
+class Timing:
+    seconds: float = 0.0
+    prompt_seconds: float | None = None
+    decode_seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class Completion:
+    text: str
+    usage: Usage = field(default_factory=Usage)
+    timing: Timing = field(default_factory=Timing)
+    finish_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Choice:
+    """Result of scoring a closed set of options (constrained steering decisions)."""
+
+    index: int
+    logprobs: tuple[float, ...]  # total log-probability of each option under the model
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """A chat model.
+
+    `chat` generates a reply. `kind` is "base" (needs few-shot completion prompts) or "instruct".
+    `name` is what logs and reports show.
+    """
+
+    name: str
+    kind: str
+
+    def chat(
+        self,
+        messages: list[Message],
+        *,
+        max_tokens: int = 512,
+        temperature: float = 0.0,
+        stop: list[str] | None = None,
+        grammar: str | None = None,
+        seed: int | None = None,
+    ) -> Completion: ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class ScoringEngine(Engine, Protocol):
+    """A local engine that can also score fixed continuations: the coach's constrained choice.
+
+    `choose(messages, options)` returns the option the model itself rates most likely after the
+    prompt, with the log-probability of each. Local coaches (GGUF, ONNX) implement it so a small
+    model always yields a valid action, decided by the model's own scores rather than keyword rules.
+    """
+
+    def choose(self, messages: list[Message], options: list[str]) -> Choice: ...
