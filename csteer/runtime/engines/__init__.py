@@ -1,0 +1,27 @@
+"""Model engines behind one protocol, and the spec strings that select them.
+
+Spec forms:
+  embedded, codesteer-v1, <store name>   catalog / model-store names
+  gguf:PATH                              llama-cpp-python in-process
+  onnx:DIR                               onnxruntime with csteer's own decode loop
+  openai:MODEL[@BASE_URL]                any OpenAI-compatible server (OPENAI_BASE_URL / OPENAI_API_KEY honoured)
+  ollama:MODEL                           Ollama's local OpenAI-compatible /v1
+  anthropic:MODEL                        the Anthropic Messages API (extra `anthropic`)
+"""
+
+from csteer.runtime.engines.base import Choice, Completion, Engine, Message, ScoringEngine, Timing, Usage
+from csteer.runtime.engines.spec import EngineOptions, EngineSpec, create_engine, parse_spec
+
+__all__ = [
+    "Choice",
+    "Completion",
+    "Engine",
+    "EngineOptions",
+    "EngineSpec",
+    "Message",
+    "ScoringEngine",
+    "Timing",
+    "Usage",
+    "create_engine",
+    "parse_spec",
+]
