@@ -8,6 +8,7 @@ so generated data round-trips through the loader.
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -59,6 +60,23 @@ class Task:
     def write_sample(self, sample: Sample, out_dir: Path) -> Path:
         """Write `sample` in the original layout under `out_dir`; return the sample's folder."""
         raise NotImplementedError
+
+    # Optional hook (added after the first contract; overriding it is optional).
+    def reference_answer(self, sample: Sample) -> str | None:
+        """The stored reference solution written as a model's answer, for `verify`.
+
+        `csteer symbench selfcheck` and the round-trip tests feed this text to `verify`, so it must be
+        in the form `answer_format` describes. The default wraps a string solution as `<<<solution>>>`
+        and anything else as `<<<json>>>`; override it when `sample.solution` is stored in another
+        shape (a dict of several fields, a list the answer writes differently, ...).
+        None when the sample has no reference solution.
+        """
+        solution = sample.solution
+        if solution is None:
+            return None
+        if isinstance(solution, str):
+            return f"<<<{solution}>>>"
+        return f"<<<{json.dumps(solution)}>>>"
 
 
 _REGISTRY: dict[str, Task] = {}
