@@ -1,0 +1,211 @@
+"""Run-time half of the policy: the builtins and hooks policy-compiled code executes with.
+
+Catches what a static check cannot see: attribute names built at run time (``getattr(x, "__" + ...)``),
+hops from an allowed module to a forbidden one (``typing.sys``, ``random._os``), format strings that walk
+attributes, and ``eval`` of strings. A violation raises ``PolicyViolation`` (a BaseException, so a bare
+``except Exception`` in the program does not swallow it) and is also recorded, so the run reports
+``policy`` even if the program catches it anyway.
+"""
+
+from __future__ import annotations
+
+import _string
+import builtins
+import operator
+import os
+import string
+import sys
+import types
+from collections.abc import Iterable
+from typing import Any
+
+from csteer.runtime.sandbox import policy
+
+_MISSING = object()
+
+
+class PolicyViolation(BaseException):
+    """Raised inside the sandboxed program when it breaks a policy rule at run time."""
+
+
+class Recorder:
+    """Remembers the first run-time violation (the child reports it after the program ends)."""
+
+    first: str | None = None
+
+    @classmethod
+    def violation(cls, message: str) -> PolicyViolation:
+        if cls.first is None:
+            cls.first = message
+        return PolicyViolation(message)
+
+
+def _check_attr_name(name: Any) -> None:
+    if not isinstance(name, str):
+        raise TypeError("attribute name must be a string")
+    if name in policy.INSPECT_ATTRIBUTES or name in policy.EXTRA_FORBIDDEN_ATTRS:
+        raise Recorder.violation(f'"{name}" reaches interpreter frames/code (rule: inspect-attribute).')
+    if name.startswith("__"):
+        if name not in policy.ALLOWED_DUNDER_ATTRS and name not in policy.ALLOWED_SPECIAL_METHODS:
+            raise Recorder.violation(f'"{name}" is a dunder attribute outside the allowlist (rule: dunder-attribute).')
+
+
+class _SafeFormatter(string.Formatter):
+    """str.format without attribute walks into private names (``"{0.__class__.__init__...}"``)."""
+
+    def get_field(self, field_name: str, args: Any, kwargs: Any) -> Any:
+        first, rest = _string.formatter_field_name_split(field_name)
+        obj = self.get_value(first, args, kwargs)
+        for is_attr, key in rest:
+            if is_attr:
+                if key.startswith("_"):
+                    raise Recorder.violation(f'format field ".{key}" is private (rule: format-attribute).')
+                obj = getattr(obj, key)
+            else:
+                obj = obj[key]
+        return obj, first
+
+
+_FORMATTER = _SafeFormatter()
+
+
+class Runtime:
+    """Builds the globals for one program under one import allowlist."""
+
+    def __init__(self, allowed_imports: Iterable[str] | None = None) -> None:
+        self.allowed = frozenset(allowed_imports if allowed_imports is not None else policy.DEFAULT_ALLOWED_IMPORTS)
+        self.safe_sys = self._make_safe_sys()
+
+    # -- hooks ------------------------------------------------------------------------------------
+    def getattr_hook(self, obj: Any, name: str, default: Any = _MISSING) -> Any:
+        if name[:1] == "_":
+            _check_attr_name(name)
+            if isinstance(obj, types.ModuleType):
+                raise Recorder.violation(f'private module attribute "{name}" (rule: module-private).')
+        value = getattr(obj, name) if default is _MISSING else getattr(obj, name, default)
+        if isinstance(value, types.ModuleType):
+            return self._check_module(value)
+        if type(obj) is str and name in ("format", "format_map"):
+            if name == "format":
+                return lambda *a, **k: _FORMATTER.vformat(obj, a, k)
+            return lambda mapping: _FORMATTER.vformat(obj, (), mapping)
+        return value
+
+    def _check_module(self, module: types.ModuleType) -> Any:
+        root = module.__name__.split(".")[0]
+        if root == "sys":
+            return self.safe_sys
+        if root not in self.allowed:
+            raise Recorder.violation(f'module "{module.__name__}" is not in the import allowlist (rule: import-allowlist).')
+        return module
+
+    def import_hook(self, name: str, globals: Any = None, locals: Any = None, fromlist: Any = (), level: int = 0) -> Any:
+        if level != 0:
+            raise Recorder.violation("relative imports are not allowed (rule: import-allowlist).")
+        root = name.split(".")[0]
+        if root not in self.allowed:
+            raise Recorder.violation(f'import of "{name}" is not allowed (rule: import-allowlist).')
+        if root == "sys":
+            return self.safe_sys
+        module = builtins.__import__(name, globals, locals, fromlist, 0)
+        for item in fromlist or ():
+            if item.startswith("_"):
+                raise Recorder.violation(f'import of private name "{item}" (rule: module-private).')
+            value = getattr(module, item, None)
+            if isinstance(value, types.ModuleType):
+                self._check_module(value)
+        return module
+
+    def _make_safe_sys(self) -> types.ModuleType:
+        safe = types.ModuleType("sys", "Curated view of sys for sandboxed programs.")
+        for name in (
+            "argv byteorder exit float_info getrecursionlimit getsizeof hexversion int_info maxsize "
+            "maxunicode platform setrecursionlimit version version_info get_int_max_str_digits "
+            "set_int_max_str_digits float_repr_style"
+        ).split():
+            if hasattr(sys, name):
+                setattr(safe, name, getattr(sys, name))
+        # Streams are looked up when used: the child rebinds sys.stdout after forking.
+        for stream in ("stdin", "stdout", "stderr"):
+            setattr(safe, stream, getattr(sys, stream))
+        return safe
+
+    def refresh_streams(self) -> None:
+        for stream in ("stdin", "stdout", "stderr"):
+            setattr(self.safe_sys, stream, getattr(sys, stream))
+
+    # -- guarded builtins ------------------------------------------------------------------------
+    def builtins(self) -> dict[str, Any]:
+        denied = {"exec", "compile", "breakpoint", "help", "copyright", "credits", "license", "memoryview"}
+        table = {k: v for k, v in vars(builtins).items() if not k.startswith("_") and k not in denied}
+        table["__build_class__"] = builtins.__build_class__
+        table["__import__"] = self.import_hook
+        table["getattr"] = self.getattr_hook
+
+        def guarded_setattr(obj: Any, name: str, value: Any) -> None:
+            _check_attr_name(name)
+            if isinstance(obj, (types.ModuleType, type)) and name.startswith("_"):
+                raise Recorder.violation(f'setting private attribute "{name}" (rule: module-private).')
+            setattr(obj, name, value)
+
+        def guarded_delattr(obj: Any, name: str) -> None:
+            _check_attr_name(name)
+            delattr(obj, name)
+
+        def guarded_hasattr(obj: Any, name: str) -> bool:
+            try:
+                self.getattr_hook(obj, name)
+            except AttributeError:
+                return False
+            return True
+
+        def guarded_vars(*args: Any) -> Any:
+            if args and isinstance(args[0], (types.ModuleType, type)):
+                raise Recorder.violation("vars() of a module or class (rule: dunder-attribute).")
+            return vars(*args)
+
+        def guarded_eval(source: Any, globals_: Any = None, locals_: Any = None) -> Any:
+            if not isinstance(source, str):
+                raise Recorder.violation("eval() of a code object (rule: no-exec).")
+            try:
+                code = policy.compile_expression(source.strip(), self.allowed)
+            except policy.PolicyError as err:
+                raise Recorder.violation(f"eval() of code the policy rejects: {err}") from None
+            scope = dict(globals_) if isinstance(globals_, dict) else dict(self._namespace_base())
+            scope["__builtins__"] = table
+            scope.setdefault("_getattr_", self.getattr_hook)
+            return eval(code, scope, locals_)
+
+        def guarded_open(file: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+            # Relative paths inside the working directory only (the jail enforces this for real).
+            if not isinstance(file, (str, bytes, os.PathLike)):
+                raise Recorder.violation("open() of a file descriptor (rule: open-path).")
+            path = os.path.realpath(os.fsdecode(file))
+            cwd = os.path.realpath(os.getcwd())
+            if path != cwd and not path.startswith(cwd + os.sep):
+                raise Recorder.violation(f"open() outside the working directory: {os.fsdecode(file)!r} (rule: open-path).")
+            return open(file, mode, *args, **kwargs)
+
+        def guarded_exit(code: Any = None) -> None:
+            raise SystemExit(code)
+
+        table.update(
+            setattr=guarded_setattr,
+            delattr=guarded_delattr,
+            hasattr=guarded_hasattr,
+            vars=guarded_vars,
+            eval=guarded_eval,
+            open=guarded_open,
+            exit=guarded_exit,
+            quit=guarded_exit,
+        )
+        return table
+
+    def _namespace_base(self) -> dict[str, Any]:
+        return {"__name__": "__main__", "_getattr_": self.getattr_hook, "_getitem_": operator.getitem}
+
+    def namespace(self) -> dict[str, Any]:
+        """Fresh globals for one program run under the policy."""
+        ns = self._namespace_base()
+        ns["__builtins__"] = self.builtins()
+        return ns
