@@ -92,3 +92,98 @@ def _pythonish_to_json(text: str) -> str | None:
     # a tuple with a trailing comma "(1,)" -> "[1,]"
     result = re.sub(r",\s*\]", "]", result)
     return result
+
+
+# --- helpers for the fixed-dataset verifiers (option letters, yes/no, numbers) ---
+
+_LABEL = re.compile(r"^(?:the\s+)?(?:final\s+)?(?:answer|option|choice)\s*(?:is)?\s*[:=]?\s*", re.IGNORECASE)
+_OPTION_LINE = re.compile(r"^\s*\(([A-Z])\)\s*(.*?)\s*$", re.MULTILINE)
+_LEADING_LETTER = re.compile(r"^[(\[]?\s*([A-Za-z])\s*(?:[)\].:]|$)\s*(.*)$", re.DOTALL)
+
+
+def answer_core(text: str) -> str:
+    """The answer with `<<<>>>`, quotes, a leading "Answer:" label and trailing periods removed."""
+    core = strip_wrappers(extract_marked(text))
+    core = _LABEL.sub("", core, count=1)
+    return strip_wrappers(core).strip().rstrip(".").strip()
+
+
+def question_options(question: str) -> dict[str, str]:
+    """Multiple-choice options listed in a question as `(A) text` lines: letter -> text."""
+    return {m.group(1): m.group(2) for m in _OPTION_LINE.finditer(question)}
+
+
+def _norm_words(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip().rstrip(".").strip().lower()
+
+
+def parse_option_letter(text: str, options: dict[str, str]) -> tuple[str | None, str]:
+    """The option letter an answer picks among `options`, or (None, why not).
+
+    Accepts "(A)", "A", "A)", "A.", "[A]", "(A) the option text", and the bare option text.
+    A letter followed by the text of a different option is rejected as contradictory.
+    """
+    core = answer_core(text)
+    if not core:
+        return None, "empty answer"
+    m = _LEADING_LETTER.match(core)
+    if m and m.group(1).upper() == m.group(1):
+        letter, rest = m.group(1), m.group(2).strip()
+        if letter not in options:
+            return None, f"({letter}) is not one of the options {sorted(options)}"
+        if rest:
+            named = [k for k, v in options.items() if _norm_words(v) == _norm_words(rest)]
+            if named and letter not in named:
+                return None, f"({letter}) contradicts its text {rest[:60]!r}, which is option ({named[0]})"
+        return letter, "ok"
+    by_text = [k for k, v in options.items() if _norm_words(v) == _norm_words(core)]
+    if len(by_text) == 1:
+        return by_text[0], "ok"
+    return None, f"no option letter in {core[:60]!r}"
+
+
+def parse_yes_no(text: str) -> str | None:
+    """ "Yes" or "No" when the answer is exactly one of them (any case, wrapped or labelled), else None."""
+    core = answer_core(text).lstrip("-* ").strip().rstrip("!.").lower()
+    if core in ("yes", "no"):
+        return core.capitalize()
+    return None
+
+
+_NUMBER_TOKEN = re.compile(
+    r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][+-]?\d+)?(?:\s*/\s*\d+)?|[+-]?\.\d+"
+)
+
+
+def parse_single_number(text: str) -> tuple[Fraction | None, str]:
+    """The one number an answer states ("$1,234.5", "x = 12", "12 apples"), or (None, why not).
+
+    Exact (a Fraction), so huge integers and decimals compare without float rounding.
+    More than one number is ambiguous and rejected.
+    """
+    core = answer_core(text)
+    if not core:
+        return None, "empty answer"
+    if len(core) > 2000:
+        return None, "answer too long for a number"
+    core = core.replace("\\$", "").replace("$", "").replace("\\%", "").replace("%", "")
+    core = core.replace("\u2212", "-")  # unicode minus
+    direct = parse_number(core)
+    if direct is not None:
+        return direct, "ok"
+    tokens = _NUMBER_TOKEN.findall(core)
+    if not tokens:
+        return None, f"no number in {core[:60]!r}"
+    if len(tokens) > 1:
+        return None, f"ambiguous: several numbers in {core[:60]!r}"
+    value = parse_number(tokens[0])
+    if value is None:
+        return None, f"cannot read the number {tokens[0][:60]!r}"
+    return value, "ok"
+
+
+def close_relative(value: Fraction, target: Fraction, rel_tol: Fraction = Fraction(1, 1000)) -> bool:
+    """|value - target| <= rel_tol * |target|; exact for a zero target."""
+    if target == 0:
+        return value == 0
+    return abs(value - target) <= rel_tol * abs(target)
