@@ -72,6 +72,7 @@ def _flip_answer(answer: str) -> list[str]:
 
 # ---------------------------------------------------------------- every task
 
+
 @pytest.mark.parametrize("task_id", PART_C)
 def test_task_is_registered_with_paper_name(task_id: str) -> None:
     import csv
@@ -159,7 +160,9 @@ def _queens_perturb(task: Task, sample: Sample) -> list[str]:
 def _letters_perturb(task: Task, sample: Sample) -> list[str]:
     rows = [list(r) for r in sample.solution["solution"]]
     rows[0][0], rows[0][1] = rows[0][1], rows[0][0]  # breaks columns (and maybe a given)
-    return ["<<<\n" + "\n".join(",".join(r) for r in rows) + "\n>>>"] + _flip_answer(task.reference_answer(sample))[:3]
+    return ["<<<\n" + "\n".join(",".join(r) for r in rows) + "\n>>>"] + _flip_answer(
+        task.reference_answer(sample)
+    )[:3]
 
 
 PERTURB: dict[str, Callable[[Task, Sample], list[str]]] = {
@@ -178,7 +181,9 @@ def test_sudoku_accepts_any_valid_completion_but_not_changed_givens() -> None:
     swapped = [[{1: 2, 2: 1}.get(v, v) for v in row] for row in solution]  # relabel digits: still a Sudoku
     verdict = task.verify(sample, f"<<<{swapped}>>>")
     assert not verdict.correct and "pre-filled" in verdict.reason
-    empty = Sample(sample.task, sample.id, sample.question, sample.solution, {"puzzle": [[0] * 9 for _ in range(9)]})
+    empty = Sample(
+        sample.task, sample.id, sample.question, sample.solution, {"puzzle": [[0] * 9 for _ in range(9)]}
+    )
     assert task.verify(empty, f"<<<{swapped}>>>").correct
 
 
@@ -205,5 +210,108 @@ def test_pattern_recognition_rejects_a_corner_inside_the_square() -> None:
 def test_string_deletion_follows_first_applicable_rule() -> None:
     from csteer.symbench.tasks.string_rewriting import run_rules
 
-    rules = ["If the string ends with 'aa', replace it with 'cc'.", "If the string prefix is 'c', remove the first character."]
+    rules = [
+        "If the string ends with 'aa', replace it with 'cc'.",
+        "If the string prefix is 'c', remove the first character.",
+    ]
     assert run_rules("ccaa", rules) == ["ccaa", "cccc", "ccc", "cc", "c", ""]
+
+
+def test_count_lists_are_compared_as_lists_not_concatenated_strings() -> None:
+    task = _task("string_synthesis")
+    sample = task.generate(random.Random(2), 3)
+    counts = sample.solution["final_counts"]
+    assert task.verify(sample, "<<<" + " ".join(map(str, counts)) + ">>>").correct
+    assert task.verify(sample, "<<<" + str(counts) + ">>>").correct
+    # the digits run together are ambiguous ("1 10" vs "11 0") and must not pass
+    assert not task.verify(sample, "<<<" + "".join(map(str, counts)) + ">>>").correct
+    assert not task.verify(sample, "<<<" + " ".join(map(str, counts[:-1])) + ">>>").correct
+    splitting = _task("string_splitting")
+    s2 = splitting.generate(random.Random(2), 3)
+    expected = s2.solution["expected_answer"]
+    assert splitting.verify(s2, "<<<" + ", ".join(expected) + ">>>").correct
+    assert (
+        not splitting.verify(s2, "<<<" + ", ".join(expected[1:] + expected[:1]) + ">>>").correct
+        or len(set(expected)) == 1
+    )
+
+
+def test_combinatorial_calculation_parses_and_never_evals() -> None:
+    task = _task("combinatorial_calculation")
+    sample = Sample("combinatorial_calculation", "t", "", None, {"numbers": [7, 1, 4], "target": 10})
+    assert task.verify(sample, "<<<[7, -, 1, +, 4]>>>").correct
+    assert task.verify(sample, "<<<7 - 1 + 4>>>").correct
+    assert task.verify(sample, '<<<["7", "-", "1", "+", "4"]>>>').correct
+    assert not task.verify(sample, "<<<[4, +, 7, -, 1]>>>").correct  # reordered numbers
+    assert not task.verify(sample, "<<<[7, +, 1, +, 4]>>>").correct  # 12
+    assert not task.verify(
+        sample, "<<<[7, /, (, 1, -, 1, ), +, 4]>>>"
+    ).correct  # division by zero, and 1 twice
+    sample2 = Sample("combinatorial_calculation", "t", "", None, {"numbers": [1, 3, 2], "target": 1})
+    verdict = task.verify(
+        sample2, "<<<[1, /, 3, *, (, 2, +, 1, )]>>>"
+    )  # exact: 1/3*3 == 1 only with fractions
+    assert not verdict.correct and "numbers" in verdict.reason
+    assert task.verify(Sample("c", "t", "", None, {"numbers": [1, 3, 3], "target": 1}), "<<<1/3*3>>>").correct
+    for bad in [
+        "<<<__import__('os')>>>",
+        "<<<7 ** 1 + 4>>>",
+        "<<<(7-1+4>>>",
+        "<<<7 - 1 + 4)>>>",
+        "<<<[7, 1, 4]>>>",
+    ]:
+        verdict = task.verify(sample, bad)
+        assert not verdict.correct and verdict.reason
+
+
+def test_permutations_require_a_full_permutation() -> None:
+    task = _task("permutations_combinations")
+    sample = task.generate(random.Random(4), 2)
+    order = sample.solution["correct_solution"]
+    assert task.verify(sample, str(order)).correct
+    assert not task.verify(sample, "<<<" + str(order[:-1]) + ">>>").correct
+    assert not task.verify(sample, "<<<" + str(order[:-1] + order[:1]) + ">>>").correct
+    assert not task.verify(sample, "<<<" + str(order + ["Z"]) + ">>>").correct
+
+
+def test_permutations_accept_any_arrangement_that_meets_the_constraints() -> None:
+    task = _task("permutations_combinations")
+    items = ["A", "B", "C", "D"]
+    constraints = [["left_of", "A", "B"], ["not_at", "C", "1"]]
+    sample = Sample("permutations_combinations", "t", "", None, {"items": items, "constraints": constraints})
+    assert task.verify(sample, '<<<["A", "B", "C", "D"]>>>').correct
+    assert task.verify(sample, '<<<["D", "A", "C", "B"]>>>').correct
+    assert not task.verify(sample, '<<<["C", "A", "B", "D"]>>>').correct
+
+
+def test_cryptanalysis_checks_every_condition() -> None:
+    from csteer.symbench.tasks.cryptanalysis import feedback
+
+    task = _task("cryptanalysis")
+    assert feedback("38TA", "53FA") == (
+        "one number is correct but in the wrong position; one number is incorrect and too large; "
+        "one letter is correct and in the correct position; one letter is incorrect and too late in the alphabet"
+    )
+    sample = task.generate(random.Random(9), 3)
+    answer = sample.solution["answer"]
+    assert task.verify(sample, f"<<<{answer}>>>").correct
+    assert task.verify(sample, "<<<" + "".join(answer) + ">>>").correct
+    assert not task.verify(sample, f"<<<{[answer[1], answer[0], answer[2], answer[3]]}>>>").correct
+    assert not task.verify(sample, '<<<["1", "1", "A", "B"]>>>').correct
+
+
+def test_reversi_replays_moves_with_flips() -> None:
+    from csteer.symbench.tasks.grid_games import reversi_play, reversi_start
+
+    board = reversi_play(reversi_start(4), [(3, 4, "0")])
+    assert ["".join(r) for r in board] == ["****", "*10*", "*000", "****"]
+    board = reversi_play(board, [(4, 4, "1")])  # flips (3,3) along the diagonal from (2,2)
+    assert ["".join(r) for r in board] == ["****", "*10*", "*010", "***1"]
+
+
+def test_2048_merges_and_stops() -> None:
+    from csteer.symbench.tasks.grid_games import slide_number
+
+    assert slide_number([[0, 16], [4, 2]], (0, 1), "dl") == [[16, 0], [4, 2]]
+    assert slide_number([[2, 2], [0, 0]], (0, 1), "ll") == [[4, 0], [0, 0]]
+    assert slide_number([[0, 16], [16, 8]], (0, 1), "rr") == [[0, 16], [16, 8]]

@@ -130,7 +130,13 @@ class CombinatorialCalculation(Task):
                 break
         target = int(value)
         stored = {"numbers": numbers, "target": target, "solution": tokens, "complexity": complexity}
-        return Sample(self.id, new_sample_id(rng), _question(numbers, target), stored, {"numbers": numbers, "target": target})
+        return Sample(
+            self.id,
+            new_sample_id(rng),
+            _question(numbers, target),
+            stored,
+            {"numbers": numbers, "target": target},
+        )
 
     @guarded
     def verify(self, sample: Sample, content: str) -> Verdict:
@@ -150,7 +156,9 @@ class CombinatorialCalculation(Task):
             question, solution = read_sample_files(folder)
             m = re.search(r"the input numbers are: ([\d, ]+), the target values is: (-?\d+)", question)
             numbers = [int(v) for v in m.group(1).split(",")]  # type: ignore[union-attr]
-            yield Sample(self.id, sample_id, question, solution, {"numbers": numbers, "target": int(m.group(2))})  # type: ignore[union-attr]
+            yield Sample(
+                self.id, sample_id, question, solution, {"numbers": numbers, "target": int(m.group(2))}
+            )  # type: ignore[union-attr]
 
     def write_sample(self, sample: Sample, out_dir: Path) -> Path:
         return write_sample_files(self, sample, out_dir, sample.solution)

@@ -58,7 +58,9 @@ def half_feedback(guess: Sequence[str], answer: Sequence[str], kind: str) -> str
 
 
 def feedback(guess: str, answer: Sequence[str]) -> str:
-    return half_feedback(guess[:2], answer[:2], "number") + "; " + half_feedback(guess[2:], answer[2:], "letter")
+    return (
+        half_feedback(guess[:2], answer[:2], "number") + "; " + half_feedback(guess[2:], answer[2:], "letter")
+    )
 
 
 def parse_conditions(question: str) -> list[tuple[str, str]]:
@@ -85,7 +87,7 @@ def parse_password(content: str) -> list[str]:
         items = [str(v).strip() for v in value]
     else:
         if re.sub(r"[0-9A-Za-z\s,\[\]\"'()]", "", content):
-            raise MalformedAnswer("expected a list like [\"1\", \"2\", \"A\", \"B\"]")
+            raise MalformedAnswer('expected a list like ["1", "2", "A", "B"]')
         items = re.findall(r"[0-9A-Za-z]+", content)
         if len(items) == 1:
             items = list(items[0])
@@ -102,7 +104,9 @@ class Cryptanalysis(Task):
     id = "cryptanalysis"
     paper_name = "Cryptanalysis"
     split = "unseen"
-    description = "Deduce a password of two distinct digits and two distinct letters from guesses with feedback."
+    description = (
+        "Deduce a password of two distinct digits and two distinct letters from guesses with feedback."
+    )
     answer_format = 'a list of four strings, e.g. ["1", "2", "A", "B"]'
     data_dirs = ("cryptanalysis",)
     complexities = (1, 2, 3, 4, 5)
@@ -118,8 +122,16 @@ class Cryptanalysis(Task):
             if guess == "".join(answer):
                 continue
             conditions.append((guess, feedback(guess, answer)))
-            digits_left = [p for p in digits_left if half_feedback(guess[:2], p, "number") == half_feedback(guess[:2], answer[:2], "number")]
-            letters_left = [p for p in letters_left if half_feedback(guess[2:], p, "letter") == half_feedback(guess[2:], answer[2:], "letter")]
+            digits_left = [
+                p
+                for p in digits_left
+                if half_feedback(guess[:2], p, "number") == half_feedback(guess[:2], answer[:2], "number")
+            ]
+            letters_left = [
+                p
+                for p in letters_left
+                if half_feedback(guess[2:], p, "letter") == half_feedback(guess[2:], answer[2:], "letter")
+            ]
         stored = {"answer": answer, "complexity": complexity}
         return Sample(self.id, new_sample_id(rng), _question(conditions), stored, {"conditions": conditions})
 
@@ -132,7 +144,9 @@ class Cryptanalysis(Task):
             got = feedback(guess, password)
             if got != stated:
                 return Verdict(False, f"condition {i} ({guess}) would give '{got}', not '{stated}'")
-        return Verdict(True, f"{''.join(password)} is consistent with all {len(sample.meta['conditions'])} conditions")
+        return Verdict(
+            True, f"{''.join(password)} is consistent with all {len(sample.meta['conditions'])} conditions"
+        )
 
     def load_dir(self, root: Path) -> Iterator[Sample]:
         for sample_id, folder in iter_sample_dirs(root, self.data_dirs):

@@ -41,7 +41,9 @@ def _question(board: list[str]) -> str:
         f"A total of {total} queens need to be placed such that no two queens can attack each other, meaning no two "
         "queens can be in the same row, column, or diagonal. Additionally, positions marked with X are not allowed "
         "for placing queens. Please help me complete the placement of the remaining queens on the partially filled "
-        "board.\n\n" + "\n".join(board) + "\n\nReturn your answer with the format <<<list of queen positions>>>, "
+        "board.\n\n"
+        + "\n".join(board)
+        + "\n\nReturn your answer with the format <<<list of queen positions>>>, "
         "where each position is given as row column (0-based indices). For example, <<<0 3, 1 0, 2 4>>> means queens "
         "are placed at positions (0,3), (1,0), and (2,4)."
     )
@@ -104,7 +106,10 @@ class EightQueens(Task):
         placed = rng.sample(solution, rng.randint(0, min(3, complexity)))
         free = [(r, c) for r in range(n) for c in range(n) if (r, c) not in solution]
         blocked = rng.sample(free, rng.randint(0, complexity))
-        board = ["".join("1" if (r, c) in placed else "X" if (r, c) in blocked else "0" for c in range(n)) for r in range(n)]
+        board = [
+            "".join("1" if (r, c) in placed else "X" if (r, c) in blocked else "0" for c in range(n))
+            for r in range(n)
+        ]
         ordered = placed + [q for q in solution if q not in placed]
         stored = {
             "board_size": n,
@@ -130,7 +135,9 @@ class EightQueens(Task):
         if len(queens) < len(board):
             queens |= {(r, c) for r, row in enumerate(board) for c, cell in enumerate(row) if cell == "1"}
         problem = check_queens(board, queens)
-        return Verdict(problem is None, problem or f"{len(board)} non-attacking queens, givens kept, no blocked cell")
+        return Verdict(
+            problem is None, problem or f"{len(board)} non-attacking queens, givens kept, no blocked cell"
+        )
 
     def load_dir(self, root: Path) -> Iterator[Sample]:
         for sample_id, folder in iter_sample_dirs(root, self.data_dirs):

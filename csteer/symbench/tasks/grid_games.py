@@ -90,10 +90,12 @@ class Reversi(Task):
         n = 4 if complexity <= 2 else 6
         while True:
             board, colour, history = reversi_start(n), "0", []
-            rounds: list[tuple[int, int, bool]] = []
-            for step in range(rng.randint(0, 2) + complexity):
+            for _ in range(rng.randint(0, 2) + complexity):
                 legal = [
-                    (r, c) for r in range(n) for c in range(n) if board[r][c] == "*" and reversi_flips(board, r, c, colour)
+                    (r, c)
+                    for r in range(n)
+                    for c in range(n)
+                    if board[r][c] == "*" and reversi_flips(board, r, c, colour)
                 ]
                 if not legal:
                     break
@@ -115,7 +117,11 @@ class Reversi(Task):
             "complexity": complexity,
             "start_board": ["".join(row) for row in start],
         }
-        meta = {"n": n, "start": ["".join(row) for row in start], "moves": [[r, c, col] for r, c, col in history[prefix:]]}
+        meta = {
+            "n": n,
+            "start": ["".join(row) for row in start],
+            "moves": [[r, c, col] for r, c, col in history[prefix:]],
+        }
         return Sample(self.id, new_sample_id(rng), _reversi_question(n, start, rounds), stored, meta)
 
     @guarded
@@ -132,7 +138,9 @@ class Reversi(Task):
         if cells == expected:
             return Verdict(True, "board matches the replayed moves")
         wrong = [f"({i // n + 1},{i % n + 1})" for i in range(n * n) if cells[i] != expected[i]]
-        return Verdict(False, f"{len(wrong)} cells differ from the replayed board, e.g. {', '.join(wrong[:5])}")
+        return Verdict(
+            False, f"{len(wrong)} cells differ from the replayed board, e.g. {', '.join(wrong[:5])}"
+        )
 
     def load_dir(self, root: Path) -> Iterator[Sample]:
         for sample_id, folder in iter_sample_dirs(root, self.data_dirs):
@@ -142,7 +150,9 @@ class Reversi(Task):
             them = "1" if me == "0" else "0"
             moves = [
                 [int(r), int(c), me if who == "Your's" else them]
-                for who, r, c in re.findall(r"Round \d+: (Your's|The opponent's) landing position is \((\d+),(\d+)\)", question)
+                for who, r, c in re.findall(
+                    r"Round \d+: (Your's|The opponent's) landing position is \((\d+),(\d+)\)", question
+                )
             ]
             # The original questions print the board *after* the listed rounds as "the previous round"; their
             # reference solutions replay the rounds from the opening position. Generated samples store the
@@ -242,7 +252,9 @@ class Game2048(Task):
     def load_dir(self, root: Path) -> Iterator[Sample]:
         for sample_id, folder in iter_sample_dirs(root, self.data_dirs):
             question, solution = read_sample_files(folder)
-            m = re.search(r"position \((\d+), (\d+)\) using the sequence '([udlr]*)':\n(.*?)\n\nWhat is", question, re.S)
+            m = re.search(
+                r"position \((\d+), (\d+)\) using the sequence '([udlr]*)':\n(.*?)\n\nWhat is", question, re.S
+            )
             r, c, moves, body = m.groups()  # type: ignore[union-attr]
             grid = [[int(v) for v in line.split(",")] for line in body.strip().splitlines()]
             meta = {"grid": grid, "start": [int(r) - 1, int(c) - 1], "moves": moves}

@@ -98,7 +98,9 @@ class LetterLogicDiagram(Task):
         problem = _check_givens(sample.meta["grid"], answer) or _check_lines(answer, set(_LETTERS))
         if problem is None and len({answer[r][6 - r] for r in range(7)}) != 1:
             problem = "the minor diagonal holds more than one letter"
-        return Verdict(problem is None, problem or "valid completion: rows, columns, diagonal and givens hold")
+        return Verdict(
+            problem is None, problem or "valid completion: rows, columns, diagonal and givens hold"
+        )
 
     def load_dir(self, root: Path) -> Iterator[Sample]:
         for sample_id, folder in iter_sample_dirs(root, self.data_dirs):

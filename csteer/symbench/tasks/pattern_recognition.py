@@ -72,7 +72,11 @@ class PatternRecognition(Task):
         side = rng.randint(3, min(3 + complexity // 2, rows, cols))
         while True:
             matrix = [[rng.choice(string.ascii_uppercase) for _ in range(cols)] for _ in range(rows)]
-            top, left, ch = rng.randint(0, rows - side), rng.randint(0, cols - side), rng.choice(string.ascii_uppercase)
+            top, left, ch = (
+                rng.randint(0, rows - side),
+                rng.randint(0, cols - side),
+                rng.choice(string.ascii_uppercase),
+            )
             for r in range(top, top + side):
                 for c in range(left, left + side):
                     matrix[r][c] = ch
@@ -92,7 +96,9 @@ class PatternRecognition(Task):
         corners = square_corners(sample.meta["matrix"])
         if answer in corners:
             return Verdict(True, f"({answer[0]}, {answer[1]}) is the bottom-right corner of a square")
-        return Verdict(False, f"({answer[0]}, {answer[1]}) is not a square's corner; expected one of {sorted(corners)}")
+        return Verdict(
+            False, f"({answer[0]}, {answer[1]}) is not a square's corner; expected one of {sorted(corners)}"
+        )
 
     def load_dir(self, root: Path) -> Iterator[Sample]:
         for sample_id, folder in iter_sample_dirs(root, self.data_dirs):

@@ -115,7 +115,13 @@ class PermutationsCombinations(Task):
             "complexity": complexity,
         }
         constraints = [list(parse_constraint(t)) for t in texts]
-        return Sample(self.id, new_sample_id(rng), _question(items, texts), stored, {"items": items, "constraints": constraints})
+        return Sample(
+            self.id,
+            new_sample_id(rng),
+            _question(items, texts),
+            stored,
+            {"items": items, "constraints": constraints},
+        )
 
     @guarded
     def verify(self, sample: Sample, content: str) -> Verdict:
@@ -126,14 +132,18 @@ class PermutationsCombinations(Task):
         for i, constraint in enumerate(sample.meta["constraints"], 1):
             if not holds(tuple(constraint), order):  # type: ignore[arg-type]
                 return Verdict(False, f"constraint {i} ({' '.join(constraint)}) is violated")
-        return Verdict(True, f"a full arrangement satisfying all {len(sample.meta['constraints'])} constraints")
+        return Verdict(
+            True, f"a full arrangement satisfying all {len(sample.meta['constraints'])} constraints"
+        )
 
     def load_dir(self, root: Path) -> Iterator[Sample]:
         for sample_id, folder in iter_sample_dirs(root, self.data_dirs):
             question, solution = read_sample_files(folder)
             labels = re.search(r"books labeled ([A-Z, ]+) on a shelf", question).group(1)  # type: ignore[union-attr]
             items = [v.strip() for v in labels.split(",")]
-            constraints = [list(parse_constraint(t)) for t in re.findall(r"^\d+\. (Book .*)$", question, re.M)]
+            constraints = [
+                list(parse_constraint(t)) for t in re.findall(r"^\d+\. (Book .*)$", question, re.M)
+            ]
             yield Sample(self.id, sample_id, question, solution, {"items": items, "constraints": constraints})
 
     def write_sample(self, sample: Sample, out_dir: Path) -> Path:

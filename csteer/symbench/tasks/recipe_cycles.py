@@ -72,7 +72,9 @@ def _counts_verdict(expected: list[int], content: str, labels: list[str]) -> Ver
         raise MalformedAnswer(f"expected {len(expected)} counts ({', '.join(labels)}), got {len(answer)}")
     if answer == expected:
         return Verdict(True, f"matches {expected}")
-    wrong = [f"{lab}={a} (expected {e})" for lab, a, e in zip(labels, answer, expected, strict=True) if a != e]
+    wrong = [
+        f"{lab}={a} (expected {e})" for lab, a, e in zip(labels, answer, expected, strict=True) if a != e
+    ]
     return Verdict(False, "wrong counts: " + ", ".join(wrong))
 
 
@@ -214,7 +216,9 @@ class StringSplitting(Task):
     id = "string_splitting"
     paper_name = "String Splitting"
     split = "unseen"
-    description = "Dismantle and combine machines and parts by five methods in cycles; report the final counts."
+    description = (
+        "Dismantle and combine machines and parts by five methods in cycles; report the final counts."
+    )
     answer_format = 'six counts for A, B, C, X, Y, Z, e.g. ["1", "0", "1", "1", "1", "1"]'
     data_dirs = ("string_splitting",)
     complexities = (1, 2, 3, 4, 5)
@@ -227,7 +231,9 @@ class StringSplitting(Task):
             "final_counts": dict(zip(_SPLIT_ORDER, final, strict=True)),
             "complexity": complexity,
         }
-        return Sample(self.id, new_sample_id(rng), _splitting_question(rng, a, b, c), stored, {"counts": [a, b, c]})
+        return Sample(
+            self.id, new_sample_id(rng), _splitting_question(rng, a, b, c), stored, {"counts": [a, b, c]}
+        )
 
     @guarded
     def verify(self, sample: Sample, content: str) -> Verdict:
@@ -236,7 +242,9 @@ class StringSplitting(Task):
     def load_dir(self, root: Path) -> Iterator[Sample]:
         for sample_id, folder in iter_sample_dirs(root, self.data_dirs):
             question, solution = read_sample_files(folder)
-            m = re.search(r"(\d+) units of Machine A, (\d+) units of Machine B, and (\d+) units of Machine C", question)
+            m = re.search(
+                r"(\d+) units of Machine A, (\d+) units of Machine B, and (\d+) units of Machine C", question
+            )
             counts = [int(g) for g in m.groups()]  # type: ignore[union-attr]
             yield Sample(self.id, sample_id, question, solution, {"counts": counts})
 
@@ -256,7 +264,12 @@ _FARM_KEYS = ["A", "B", "C", "X", "Y"]
 _FARM_SETS = (
     [({"A": 1, "B": 1}, {"X": 1}), ({"A": 3}, {"X": 2})],
     [({"A": 1, "B": 1, "C": 1}, {"X": 1}), ({"A": 1, "B": 1}, {"C": 2}), ({"C": 2}, {"X": 1})],
-    [({"A": 2, "B": 1, "C": 1}, {"X": 3}), ({"A": 1, "B": 1}, {"C": 2}), ({"C": 2, "X": 1}, {"Y": 1}), ({"A": 1, "X": 2}, {"Y": 1})],
+    [
+        ({"A": 2, "B": 1, "C": 1}, {"X": 3}),
+        ({"A": 1, "B": 1}, {"C": 2}),
+        ({"C": 2, "X": 1}, {"Y": 1}),
+        ({"A": 1, "X": 2}, {"Y": 1}),
+    ],
 )
 
 
@@ -265,7 +278,10 @@ def parse_farm_methods(question: str) -> list[Recipe]:
     for line in re.findall(r"^Method \d+: (.*)$", question, re.M):
         given, _, got = line.partition(" can be exchanged for ")
         recipes.append(
-            ({k: int(n) for n, k in _ITEM.findall(given)}, {k: int(n) for n, k in _ITEM.findall(got.split(",")[0])})
+            (
+                {k: int(n) for n, k in _ITEM.findall(given)},
+                {k: int(n) for n, k in _ITEM.findall(got.split(",")[0])},
+            )
         )
     if not recipes or any(not c or not p for c, p in recipes):
         raise ValueError("question lists no readable methods")
@@ -319,7 +335,9 @@ class SynthesisDecomposition(Task):
     id = "synthesis_decomposition"
     paper_name = "Synthesis Decompo."
     split = "unseen"
-    description = "Exchange crops for products by methods applied in cycles; report what remains and what was made."
+    description = (
+        "Exchange crops for products by methods applied in cycles; report what remains and what was made."
+    )
     answer_format = "the list the question names, e.g. [remaining_A, remaining_B, obtained_X] = [1, 0, 3]"
     data_dirs = ("synthesis_decomposition_dataset",)
     complexities = (1, 2, 3, 4, 5)
@@ -331,7 +349,11 @@ class SynthesisDecomposition(Task):
         states = run_passes(initial, recipes)
         question = _farm_question(recipes, initial)
         vector = [[str(s.get(k, 0)) for k in _FARM_KEYS] for s in states]
-        stored = {"initial_state": initial, "solution": {"answer": vector[-1], "process": vector}, "complexity": complexity}
+        stored = {
+            "initial_state": initial,
+            "solution": {"answer": vector[-1], "process": vector},
+            "complexity": complexity,
+        }
         meta = {"recipes": [[c, p] for c, p in recipes], "initial": initial, "labels": _farm_labels(question)}
         return Sample(self.id, new_sample_id(rng), question, stored, meta)
 
@@ -348,7 +370,11 @@ class SynthesisDecomposition(Task):
             have = re.search(r"Initially there are (.*?)\.\n", question).group(1)  # type: ignore[union-attr]
             initial = {k: int(n) for n, k in _ITEM.findall(have)}
             recipes = parse_farm_methods(question)
-            meta = {"recipes": [[c, p] for c, p in recipes], "initial": initial, "labels": _farm_labels(question)}
+            meta = {
+                "recipes": [[c, p] for c, p in recipes],
+                "initial": initial,
+                "labels": _farm_labels(question),
+            }
             yield Sample(self.id, sample_id, question, solution, meta)
 
     def write_sample(self, sample: Sample, out_dir: Path) -> Path:

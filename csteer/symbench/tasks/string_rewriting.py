@@ -75,7 +75,11 @@ class StringInsertion(Task):
             original = original[:at] + pattern + original[at + 4 :]
             if insert_once(original) != original:
                 break
-        solution = {"original_string": original, "modified_string": insert_once(original), "complexity": complexity}
+        solution = {
+            "original_string": original,
+            "modified_string": insert_once(original),
+            "complexity": complexity,
+        }
         question = _INSERTION_TEXT.replace("{s}", original)
         return Sample(self.id, new_sample_id(rng), question, solution, {"original_string": original})
 
@@ -142,7 +146,10 @@ _TEMPLATES: tuple[tuple[str, Callable[..., Rule]], ...] = (
     (rf"ends with {_Q}, replace it with {_Q}\.", lambda a, b: _replace_suffix(a, b)),
     (rf"suffix is {_Q}, replace it with {_Q}\.", lambda a, b: _replace_suffix(a, b)),
     (rf"suffix is {_Q}, replace it with {_Q} and prepend {_Q} to the start\.", _replace_suffix),
-    (rf"suffix is {_Q}, delete the last two characters\.", lambda a: lambda s: s[:-2] if s.endswith(a) else None),
+    (
+        rf"suffix is {_Q}, delete the last two characters\.",
+        lambda a: lambda s: s[:-2] if s.endswith(a) else None,
+    ),
     (rf"ends with {_Q}, remove the last character\.", lambda a: lambda s: s[:-1] if s.endswith(a) else None),
     (rf"prefix is {_Q}, replace it with {_Q}\.", lambda a, b: _replace_prefix(a, b)),
     (rf"prefix is {_Q}, replace it with {_Q} and append {_Q} to the end\.", _replace_prefix),
@@ -150,25 +157,40 @@ _TEMPLATES: tuple[tuple[str, Callable[..., Rule]], ...] = (
         rf"prefix is {_Q}, replace it with {_Q} and delete the last character\.",
         lambda a, b: _replace_prefix(a, b, drop_last=True),
     ),
-    (rf"prefix is {_Q}, remove the first character\.", lambda a: lambda s: s[1:] if s.startswith(a) else None),
+    (
+        rf"prefix is {_Q}, remove the first character\.",
+        lambda a: lambda s: s[1:] if s.startswith(a) else None,
+    ),
     (
         rf"prefix is {_Q}, delete the first two characters and append {_Q} to the end\.",
         lambda a, b: lambda s: s[2:] + b if s.startswith(a) else None,
     ),
-    (rf"starts with {_Q}, remove the second character\.", lambda a: lambda s: s[0] + s[2:] if s.startswith(a) else None),
-    (rf"starts with {_Q}, remove the first two characters\.", lambda a: lambda s: s[2:] if s.startswith(a) else None),
+    (
+        rf"starts with {_Q}, remove the second character\.",
+        lambda a: lambda s: s[0] + s[2:] if s.startswith(a) else None,
+    ),
+    (
+        rf"starts with {_Q}, remove the first two characters\.",
+        lambda a: lambda s: s[2:] if s.startswith(a) else None,
+    ),
     (
         rf"starts with {_Q}, replace the first two characters with {_Q}\.",
         lambda a, b: lambda s: b + s[2:] if s.startswith(a) else None,
     ),
     (rf"contains {_Q}, replace the first occurrence with {_Q}\.", lambda a, b: _first_occurrence(a, b)),
-    (rf"contains {_Q}, replace the first occurrence with its reverse \({_Q}\)\.", lambda a, b: _first_occurrence(a, b)),
+    (
+        rf"contains {_Q}, replace the first occurrence with its reverse \({_Q}\)\.",
+        lambda a, b: _first_occurrence(a, b),
+    ),
     (rf"contains {_Q}, delete the first occurrence entirely\.", lambda a: _first_occurrence(a, "")),
     (
         rf"contains {_Q} \(not at the start\), remove the first occurrence found after the first character\.",
         lambda a: _first_occurrence(a, "", start=1),
     ),
-    (rf"contains an even number of {_Q}s \(and at least one {_Q}\), append {_Q} at the end\.", lambda a, _b, c: _even_count(a, c)),
+    (
+        rf"contains an even number of {_Q}s \(and at least one {_Q}\), append {_Q} at the end\.",
+        lambda a, _b, c: _even_count(a, c),
+    ),
     (r"length is greater than 15, remove the middle character\.", lambda: _drop_middle),
 )
 
@@ -227,7 +249,7 @@ _DELETION_INTRO = (
 def _deletion_question(initial: str, rules: list[str]) -> str:
     listed = "".join(f"{n}. {r}\n" for n, r in enumerate(rules, 1))
     return (
-        f"{_DELETION_INTRO}{listed}\nFor the string \"{initial}\", what is the final string after performing all "
+        f'{_DELETION_INTRO}{listed}\nFor the string "{initial}", what is the final string after performing all '
         'operations?\n\nProvide your answer as a string in the following format:\n\n<<< "some_final_string" >>>\n'
     )
 
