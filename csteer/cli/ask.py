@@ -1,0 +1,173 @@
+"""`csteer ask`: answer one question with a steered task model. Only the answer goes to stdout."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from csteer.cli.common import handle_errors
+from csteer.runtime.loop import POLICIES
+
+
+def read_question(words: tuple[str, ...]) -> str:
+    """Piped stdin comes first, then the argument text (like `llm`): `cat data | csteer ask "summarize"`."""
+    parts = []
+    if not sys.stdin.isatty():
+        piped = sys.stdin.read()
+        if piped.strip():
+            parts.append(piped.strip())
+    if words:
+        parts.append(" ".join(words).strip())
+    return "\n\n".join(p for p in parts if p)
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("question", nargs=-1)
+@click.option(
+    "-m",
+    "--model",
+    "model_spec",
+    default="embedded",
+    show_default=True,
+    metavar="SPEC",
+    help="Task model: embedded, gguf:PATH, onnx:DIR, openai:MODEL[@URL], ollama:MODEL, anthropic:MODEL.",
+)
+@click.option(
+    "--coach",
+    "coach_spec",
+    default="embedded",
+    show_default=True,
+    metavar="SPEC",
+    help="Steering model spec (same forms as --model).",
+)
+@click.option(
+    "--policy",
+    type=click.Choice(POLICIES),
+    default="codesteer",
+    show_default=True,
+    help="codesteer: the coach steers; self: the task model steers itself; the rest are baselines.",
+)
+@click.option(
+    "--max-turns", type=int, default=5, show_default=True, help="Review turns after the first answer."
+)
+@click.option(
+    "--temperature", type=float, default=0.0, show_default=True, help="Sampling temperature of both models."
+)
+@click.option("--seed", type=int, default=None, help="Sampling seed (reproducible runs).")
+@click.option(
+    "--task-kind",
+    type=click.Choice(["base", "instruct"]),
+    default=None,
+    help="Prompt style for the task model: base = few-shot completion. Default: from the catalog "
+    "for local models, instruct for remote ones.",
+)
+@click.option(
+    "--coach-kind", type=click.Choice(["base", "instruct"]), default=None, help="Same, for the coach."
+)
+@click.option(
+    "--profile",
+    type=click.Choice(["codesteer-v1", "self", "base-fewshot"]),
+    default=None,
+    help="Coach prompt profile (default: from the coach model).",
+)
+@click.option(
+    "--no-symbolic-check", is_flag=True, help="Do not send the code complexity report to the coach."
+)
+@click.option("--no-self-check", is_flag=True, help="Do not run the self-answer checker.")
+@click.option(
+    "--timeout",
+    "code_timeout",
+    type=float,
+    default=10.0,
+    show_default=True,
+    help="Seconds each generated program may run.",
+)
+@click.option("--n-ctx", type=int, default=8192, show_default=True, help="Context size of local models.")
+@click.option(
+    "--threads", type=int, default=None, help="CPU threads for local models (default: idle physical cores)."
+)
+@click.option(
+    "--gpu-layers",
+    type=int,
+    default=None,
+    help="Layers to offload to the GPU (default: all, when available).",
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the whole run as JSON instead of just the answer."
+)
+@click.option("-v", "--verbose", is_flag=True, help="Trace turns, actions, code and checks on stderr.")
+@click.option("--no-log", is_flag=True, help="Do not append this run to the run log.")
+@handle_errors
+def ask(
+    question: tuple[str, ...],
+    model_spec: str,
+    coach_spec: str,
+    policy: str,
+    max_turns: int,
+    temperature: float,
+    seed: int | None,
+    task_kind: str | None,
+    coach_kind: str | None,
+    profile: str | None,
+    no_symbolic_check: bool,
+    no_self_check: bool,
+    code_timeout: float,
+    n_ctx: int,
+    threads: int | None,
+    gpu_layers: int | None,
+    as_json: bool,
+    verbose: bool,
+    no_log: bool,
+) -> None:
+    """Answer QUESTION with a task model steered between code and text.
+
+    \b
+    Examples:
+      echo "What is 48271 * 91433?" | csteer ask
+      csteer ask --json "What is 3 * 41?"
+      csteer ask -m ollama:qwen2.5:7b --coach embedded "How many r's are in strawberry?"
+      OPENAI_BASE_URL=http://127.0.0.1:8080/v1 csteer ask -m openai:local --task-kind base "2**40?"
+
+    Exit codes: 0 answered, 1 runtime failure, 2 usage error, 3 no answer, 130 interrupted.
+    """
+    from csteer.errors import NoAnswerError, UsageError
+    from csteer.runtime.ask import AskRequest, answer_question
+
+    text = read_question(question)
+    if not text:
+        raise UsageError("no question: pass it as an argument or pipe it on stdin")
+    if max_turns < 0:
+        raise UsageError(f"--max-turns must be >= 0, got {max_turns}")
+    if code_timeout <= 0:
+        raise UsageError("--timeout must be positive")
+    if n_ctx < 512:
+        raise UsageError("--n-ctx must be at least 512")
+    trace = (lambda msg: click.echo(f"csteer: {msg}", err=True)) if verbose else None
+    request = AskRequest(
+        question=text,
+        model=model_spec,
+        coach=coach_spec,
+        policy=policy,
+        max_turns=max_turns,
+        temperature=temperature,
+        seed=seed,
+        task_kind=task_kind,
+        coach_kind=coach_kind,
+        profile=profile,
+        symbolic_check=not no_symbolic_check,
+        self_check=not no_self_check,
+        code_timeout=code_timeout,
+        n_ctx=n_ctx,
+        threads=threads,
+        gpu_layers=gpu_layers,
+        log=not no_log,
+    )
+    run = answer_question(request, trace=trace, notify=lambda msg: click.echo(msg, err=True))
+    if as_json:
+        click.echo(json.dumps(run.to_dict(), indent=2, ensure_ascii=False))
+    elif run.answer is not None:
+        click.echo(run.answer)
+    if run.answer is None:
+        raise NoAnswerError(f"no answer after {len(run.turns)} turn(s) (stop: {run.stop_reason or 'none'})")

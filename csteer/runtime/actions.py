@@ -1,0 +1,87 @@
+"""Steering actions and their strict parser.
+
+The coach's reply is read from its LAST `<<<...>>>` marker only, and the keyword must be the whole marker
+content: "...otherwise Terminate..." is guidance, not a stop (the reference matched bare substrings).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+ActionKind = Literal["code", "text", "guide", "return_answer", "terminate"]
+
+KEYWORDS: dict[str, ActionKind] = {
+    "code": "code",
+    "text": "text",
+    "return answer": "return_answer",
+    "returnanswer": "return_answer",
+    "terminate": "terminate",
+}
+# how each keyword action is written by the coach (the markers the released weights were trained on)
+MARKERS: dict[ActionKind, str] = {
+    "code": "<<<Code>>>",
+    "text": "<<<Text>>>",
+    "return_answer": "<<<Return Answer>>>",
+    "terminate": "<<<Terminate>>>",
+}
+_MARKED = re.compile(r"<<<(.*?)>>>", re.DOTALL)
+MAX_GUIDANCE_CHARS = 2000
+
+
+class ActionParseError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Action:
+    kind: ActionKind
+    guidance: str = ""  # for kind == "guide": the text sent to the task model
+
+    @property
+    def stops(self) -> bool:
+        return self.kind in ("return_answer", "terminate")
+
+    def __str__(self) -> str:
+        return f"Guide({self.guidance[:60]!r})" if self.kind == "guide" else MARKERS[self.kind]
+
+
+def _keyword(content: str) -> ActionKind | None:
+    normalized = " ".join(content.strip().strip(".!").lower().split())
+    return KEYWORDS.get(normalized)
+
+
+def parse_action(reply: str) -> Action:
+    """Parse a coach reply strictly. Raises ActionParseError for an empty or unusable reply."""
+    text = (reply or "").strip()
+    if not text:
+        raise ActionParseError("empty coach reply")
+    found = _MARKED.findall(text)
+    if found:
+        content = found[-1].strip()
+        kind = _keyword(content)
+        if kind is not None:
+            return Action(kind)
+        if not content:
+            raise ActionParseError("empty <<<>>> marker in coach reply")
+        return Action("guide", content[:MAX_GUIDANCE_CHARS])
+    # no marker: only an exact bare keyword counts as that action; anything else is guidance
+    kind = _keyword(text)
+    if kind is not None:
+        return Action(kind)
+    if "<<<" in text or ">>>" in text:
+        raise ActionParseError("unbalanced <<< >>> marker in coach reply")
+    return Action("guide", text[:MAX_GUIDANCE_CHARS])
+
+
+def action_grammar(kinds: tuple[ActionKind, ...], allow_guidance: bool) -> str:
+    """A GBNF grammar whose every string parses to one of `kinds` (and free guidance if allowed)."""
+    alternatives = [f'"{MARKERS[k][3:-3]}"' for k in kinds if k != "guide"]
+    if allow_guidance:
+        alternatives.append("guide")
+    rules = [f'root ::= "<<<" ({" | ".join(alternatives)}) ">>>"']
+    if allow_guidance:
+        # free guidance: no markers inside, one paragraph, bounded length
+        rules.append(r"guide ::= [^<>\n] [^<>\n]{0,300}")
+    return "\n".join(rules)

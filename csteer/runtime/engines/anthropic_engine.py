@@ -1,0 +1,81 @@
+"""The Anthropic Messages API through the official anthropic SDK (extra: pip install 'csteer[anthropic]')."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from csteer.errors import CsteerError
+from csteer.runtime.engines.base import Completion, Message, Timing, Usage
+from csteer.runtime.engines.openai_compat import _cause, _short
+from csteer.runtime.engines.spec import EngineOptions
+
+
+class AnthropicEngine:
+    def __init__(self, model: str, options: EngineOptions | None = None, kind: str = "instruct") -> None:
+        try:
+            import anthropic
+        except ImportError as err:
+            raise CsteerError("anthropic: engine needs the extra: pip install 'csteer[anthropic]'") from err
+        options = options or EngineOptions()
+        self.model = model
+        self.kind = kind
+        self.name = f"anthropic:{model}"
+        self._anthropic = anthropic
+        key = os.environ.get("ANTHROPIC_API_KEY")
+        if not key:
+            raise CsteerError("anthropic: engine needs ANTHROPIC_API_KEY in the environment")
+        self.client = anthropic.Anthropic(
+            api_key=key,
+            base_url=os.environ.get("ANTHROPIC_BASE_URL") or None,
+            timeout=options.timeout_s,
+            max_retries=options.max_retries,
+        )
+
+    def chat(
+        self,
+        messages: list[Message],
+        *,
+        max_tokens: int = 512,
+        temperature: float = 0.0,
+        stop: list[str] | None = None,
+        grammar: str | None = None,
+        seed: int | None = None,
+    ) -> Completion:
+        system = "\n\n".join(m["content"] for m in messages if m["role"] == "system")
+        turns = [m for m in messages if m["role"] != "system"]
+        if self.kind == "base":  # no completion endpoint: send the transcript as one user turn
+            turns = [{"role": "user", "content": "\n\n".join(m["content"] for m in turns)}]
+        start = time.perf_counter()
+        kwargs = {"system": system} if system else {}
+        try:
+            resp = self.client.messages.create(
+                model=self.model,
+                max_tokens=max_tokens,
+                temperature=temperature,
+                messages=turns,  # type: ignore[arg-type]
+                stop_sequences=[s for s in (stop or []) if s.strip()] or self._anthropic.NOT_GIVEN,
+                **kwargs,  # type: ignore[arg-type]
+            )
+        except self._anthropic.APIConnectionError as err:
+            raise CsteerError(f"cannot reach the Anthropic API: {_cause(err)}") from err
+        except self._anthropic.AuthenticationError as err:
+            raise CsteerError("the Anthropic API rejected the key (set ANTHROPIC_API_KEY)") from err
+        except self._anthropic.NotFoundError as err:
+            raise CsteerError(f"the Anthropic API has no model {self.model!r}") from err
+        except self._anthropic.APIStatusError as err:
+            raise CsteerError(
+                f"the Anthropic API answered HTTP {err.status_code}: {_short(err.message)}"
+            ) from err
+        except self._anthropic.APIError as err:
+            raise CsteerError(f"the Anthropic API failed: {_short(str(err))}") from err
+        text = "".join(block.text for block in resp.content if getattr(block, "type", "") == "text")
+        return Completion(
+            text=text,
+            usage=Usage(prompt_tokens=resp.usage.input_tokens, completion_tokens=resp.usage.output_tokens),
+            timing=Timing(seconds=time.perf_counter() - start),
+            finish_reason=resp.stop_reason,
+        )
+
+    def close(self) -> None:
+        self.client.close()

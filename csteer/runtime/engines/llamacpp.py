@@ -1,0 +1,300 @@
+"""GGUF models in-process through llama-cpp-python.
+
+Three things matter for speed on small machines:
+- one model instance shared by coach and task (spec.create_engine caches it);
+- KV prefix reuse: a conversation that grows by one turn only evaluates its new tokens. llama-cpp-python
+  reuses the prefix of the *current* context by itself; because the coach and the task model alternate on
+  one context, we keep the other conversation's KV cache in a small slot store and swap it back in
+  (sequence state only, a few MB; the library's own LlamaRAMCache would also copy a n_batch x vocab logits
+  array, 512 MB for Gemma's 262k vocabulary, on every call);
+- a thread count that does not oversubscribe the CPU (threads.py).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import math
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from csteer.errors import CsteerError
+from csteer.runtime.engines.base import Choice, Completion, Message, Timing, Usage
+from csteer.runtime.engines.spec import EngineOptions
+from csteer.runtime.engines.threads import choose_threads
+
+GGUF_MAGIC = b"GGUF"
+MAX_SLOTS = 4  # saved conversations (coach, task, self-check ...)
+MIN_SWAP_GAIN = 16  # tokens a saved slot must save over the live context to be worth a swap
+
+
+@dataclass
+class _Slot:
+    tokens: list[int]
+    state: bytes
+
+
+def check_gguf_file(path: str) -> None:
+    """Fail early with one line for a missing, unreadable or non-GGUF file (llama.cpp would only say 'failed')."""
+    p = Path(path)
+    if not p.is_file():
+        raise CsteerError(f"model file not found: {path}")
+    try:
+        with p.open("rb") as fh:
+            head = fh.read(24)
+    except OSError as err:
+        raise CsteerError(f"cannot read model file {path}: {err.strerror}") from err
+    if head[:4] != GGUF_MAGIC:
+        raise CsteerError(f"not a GGUF file (bad magic): {path}")
+    if len(head) < 24:
+        raise CsteerError(f"truncated GGUF file: {path}")
+
+
+_log_sink: Any = None  # keeps the ctypes callback alive
+
+
+def _quiet_llama_logs(verbose: bool) -> None:
+    """llama.cpp logs some notices at level NONE, which llama-cpp-python prints even with verbose=False;
+    stdout/stderr belong to the answer and the trace, so drop native logs unless asked for."""
+    global _log_sink
+    import llama_cpp
+
+    if verbose or _log_sink is not None:
+        return
+
+    @llama_cpp.llama_log_callback
+    def _drop(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
+        return None
+
+    _log_sink = _drop
+    llama_cpp.llama_log_set(_log_sink, ctypes.c_void_p(0))
+
+
+class LlamaCppEngine:
+    def __init__(self, path: str, options: EngineOptions | None = None, kind: str = "base") -> None:
+        options = options or EngineOptions()
+        check_gguf_file(path)
+        import llama_cpp
+
+        _quiet_llama_logs(options.verbose)
+        self.path = path
+        self.kind = kind
+        self.name = f"gguf:{Path(path).name}"
+        self.threads = choose_threads(options.threads)
+        offload = llama_cpp.llama_supports_gpu_offload()
+        self.gpu_layers = (-1 if options.gpu_layers is None else options.gpu_layers) if offload else 0
+        self._lock = threading.Lock()  # one context: calls are serialized
+        self._slots: list[_Slot] = []
+        try:
+            self.llm = llama_cpp.Llama(
+                model_path=path,
+                n_ctx=options.n_ctx,
+                n_threads=self.threads,
+                n_threads_batch=self.threads,
+                n_gpu_layers=self.gpu_layers,
+                n_batch=512,
+                seed=0,
+                verbose=options.verbose,
+            )
+        except (ValueError, RuntimeError) as err:
+            raise CsteerError(f"llama.cpp could not load {path}: {err}") from err
+        self.n_ctx = self.llm.n_ctx()
+        self._formatter = self._chat_formatter()
+
+    # --- prompt rendering ---------------------------------------------------------------------------
+    def _chat_formatter(self) -> Any:
+        template = self.llm.metadata.get("tokenizer.chat_template")
+        if not template or self.kind == "base":
+            return None
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        vocab = self.llm._model
+        eos = self.llm.detokenize([vocab.token_eos()], special=True).decode("utf-8", "replace")
+        bos = self.llm.detokenize([vocab.token_bos()], special=True).decode("utf-8", "replace")
+        return Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)
+
+    def render(self, messages: list[Message]) -> tuple[str, list[str]]:
+        """The prompt text for `messages` and the template's own stop strings."""
+        if self._formatter is None:
+            # base model: the prompt module hands us a completion transcript; join any turns plainly
+            return "\n\n".join(m["content"] for m in messages), []
+        result = self._formatter(messages=messages)
+        stops = result.stop if isinstance(result.stop, list) else ([result.stop] if result.stop else [])
+        return result.prompt, stops
+
+    def tokenize(self, text: str) -> list[int]:
+        # special=True: chat templates contain control tokens written as text (<start_of_turn>, <|eot_id|>)
+        return self.llm.tokenize(text.encode("utf-8"), add_bos=True, special=self._formatter is not None)
+
+    # --- KV slots -------------------------------------------------------------------------------------
+    @staticmethod
+    def _common_prefix(a: list[int], b: list[int]) -> int:
+        n = 0
+        for x, y in zip(a, b):
+            if x != y:
+                break
+            n += 1
+        return n
+
+    def _save_live(self) -> None:
+        import llama_cpp
+
+        n = self.llm.n_tokens
+        if n == 0:
+            return
+        ctx = self.llm._ctx.ctx
+        size = llama_cpp.llama_state_seq_get_size(ctx, 0)
+        buf = (ctypes.c_uint8 * size)()
+        written = llama_cpp.llama_state_seq_get_data(ctx, buf, size, 0)
+        self._slots.append(_Slot(self.llm.input_ids[:n].tolist(), bytes(buf[:written])))
+        del self._slots[:-MAX_SLOTS]
+
+    def _restore(self, slot: _Slot) -> None:
+        import llama_cpp
+
+        ctx = self.llm._ctx.ctx
+        self.llm._ctx.kv_cache_seq_rm(-1, 0, -1)
+        data = (ctypes.c_uint8 * len(slot.state)).from_buffer_copy(slot.state)
+        if llama_cpp.llama_state_seq_set_data(ctx, data, len(slot.state), 0) == 0:
+            self.llm.n_tokens = 0  # restore failed: fall back to a full re-evaluation
+            return
+        self.llm.input_ids[: len(slot.tokens)] = slot.tokens
+        self.llm.n_tokens = len(slot.tokens)
+        self.llm._requires_eval = True
+
+    def _prepare_context(self, tokens: list[int]) -> int:
+        """Swap in the saved conversation that shares the longest prefix with `tokens`; return reused count."""
+        n_live = self.llm.n_tokens
+        live = self._common_prefix(self.llm.input_ids[:n_live].tolist(), tokens)
+        best, best_len = None, live
+        for slot in self._slots:
+            n = self._common_prefix(slot.tokens, tokens)
+            if n > best_len:
+                best, best_len = slot, n
+        # the live context holds another conversation that this call would overwrite: keep it
+        if n_live - live >= MIN_SWAP_GAIN:
+            self._save_live()
+        if best is not None and best_len >= live + MIN_SWAP_GAIN:
+            self._slots.remove(best)
+            self._restore(best)
+            return best_len
+        return live
+
+    # --- the protocol -----------------------------------------------------------------------------------
+    def chat(
+        self,
+        messages: list[Message],
+        *,
+        max_tokens: int = 512,
+        temperature: float = 0.0,
+        stop: list[str] | None = None,
+        grammar: str | None = None,
+        seed: int | None = None,
+    ) -> Completion:
+        prompt, template_stops = self.render(messages)
+        tokens = self.tokenize(prompt)
+        max_tokens = self._fit(tokens, max_tokens)
+        with self._lock:
+            start = time.perf_counter()
+            reused = self._prepare_context(tokens)
+            kwargs: dict[str, Any] = {}
+            if grammar:
+                from llama_cpp import LlamaGrammar
+
+                try:
+                    kwargs["grammar"] = LlamaGrammar.from_string(grammar, verbose=False)
+                except (ValueError, RuntimeError) as err:
+                    raise CsteerError(f"invalid GBNF grammar: {err}") from err
+            out = self.llm.create_completion(
+                tokens,
+                max_tokens=max_tokens,
+                temperature=temperature,
+                top_p=0.95 if temperature > 0 else 1.0,
+                top_k=50 if temperature > 0 else 1,
+                min_p=0.0,
+                repeat_penalty=1.0,
+                stop=(stop or []) + template_stops,
+                seed=seed if seed is not None else 0,
+                **kwargs,
+            )
+            elapsed = time.perf_counter() - start
+        choice = out["choices"][0]
+        usage = out.get("usage", {})
+        return Completion(
+            text=choice["text"],
+            usage=Usage(
+                prompt_tokens=usage.get("prompt_tokens", len(tokens)),
+                completion_tokens=usage.get("completion_tokens", 0),
+                evaluated_prompt_tokens=len(tokens) - reused,
+            ),
+            timing=Timing(seconds=elapsed),
+            finish_reason=choice.get("finish_reason"),
+        )
+
+    def _fit(self, tokens: list[int], max_tokens: int) -> int:
+        room = self.n_ctx - len(tokens)
+        if room < 8:
+            raise CsteerError(
+                f"prompt of {len(tokens)} tokens does not fit the {self.n_ctx}-token context of {self.name}"
+            )
+        return min(max_tokens, room)
+
+    def choose(self, messages: list[Message], options: list[str]) -> Choice:
+        """Score each option's total log-probability as the continuation of the prompt; pick the best.
+
+        This is the model's own preference under a closed grammar (one of the options), computed exactly
+        instead of greedily token by token.
+        """
+        import numpy as np
+
+        if not options:
+            raise ValueError("choose() needs at least one option")
+        prompt, _ = self.render(messages)
+        tokens = self.tokenize(prompt)
+        self._fit(tokens, 1)
+        with self._lock:
+            reused = self._prepare_context(tokens)
+            # evaluate the prompt (all but the reused prefix); keep at least the last token to get logits
+            keep = min(reused, len(tokens) - 1)
+            self.llm.n_tokens = keep
+            self.llm.eval(tokens[keep:])
+            base_logits = self._last_logits(np)
+            scores = []
+            for option in options:
+                ids = self.llm.tokenize(option.encode("utf-8"), add_bos=False, special=False)
+                total, logits = 0.0, base_logits
+                self.llm.n_tokens = len(tokens)
+                for tok in ids:
+                    total += float(logits[tok] - _logsumexp(np, logits))
+                    self.llm.eval([tok])
+                    logits = self._last_logits(np)
+                scores.append(total)
+            # leave the context holding just the prompt, so the next call reuses it
+            self.llm.n_tokens = len(tokens)
+            self.llm._ctx.kv_cache_seq_rm(-1, len(tokens), -1)
+            self.llm._requires_eval = True
+        best = max(range(len(options)), key=lambda i: scores[i])
+        return Choice(index=best, logprobs=tuple(scores))
+
+    def _last_logits(self, np: Any) -> Any:
+        ptr = self.llm._ctx.get_logits_ith(-1)
+        return np.ctypeslib.as_array(ptr, shape=(self.llm.n_vocab(),)).astype(np.float64)
+
+    def close(self) -> None:
+        llm = getattr(self, "llm", None)
+        if llm is not None:
+            llm.close()
+            self.llm = None  # type: ignore[assignment]
+
+
+def _logsumexp(np: Any, x: Any) -> float:
+    m = float(np.max(x))
+    return m + math.log(float(np.sum(np.exp(x - m))))
+
+
+def gpu_offload_available() -> bool:
+    import llama_cpp
+
+    return bool(llama_cpp.llama_supports_gpu_offload())

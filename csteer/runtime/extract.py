@@ -1,0 +1,88 @@
+"""Find code and answers in model output.
+
+Fences are matched whatever their spelling (```python, ```py, ```Python3, bare ```), and the block to run
+is the last complete Python block, not blindly the first (models often show an example, then the fix).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+
+# an opening fence: 3+ backticks or tildes, optional language tag, then newline
+_FENCE = re.compile(r"^[ \t]*(?P<fence>`{3,}|~{3,})[ \t]*(?P<lang>[\w+#.-]*)[^\n]*\n", re.MULTILINE)
+_PY_LANGS = {"", "python", "python3", "py", "py3", "python2", "pycon", "ipython"}
+_ANSWER = re.compile(r"<<<(.*?)>>>", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class CodeBlock:
+    code: str
+    lang: str
+    complete: bool  # closing fence found
+
+
+def code_blocks(text: str) -> list[CodeBlock]:
+    """All fenced blocks in order; an unterminated final fence yields an incomplete block."""
+    blocks: list[CodeBlock] = []
+    pos = 0
+    while True:
+        m = _FENCE.search(text, pos)
+        if not m:
+            break
+        fence = m.group("fence")
+        body_start = m.end()
+        close = re.compile(rf"^[ \t]*{re.escape(fence[0])}{{{len(fence)},}}[ \t]*$", re.MULTILINE)
+        c = close.search(text, body_start)
+        if c is None:
+            blocks.append(CodeBlock(text[body_start:], m.group("lang").lower(), complete=False))
+            break
+        blocks.append(CodeBlock(text[body_start : c.start()].rstrip("\n"), m.group("lang").lower(), True))
+        pos = c.end()
+    return blocks
+
+
+def _is_python(block: CodeBlock) -> bool:
+    if block.lang not in _PY_LANGS:
+        return False
+    if block.lang:
+        return True
+    # a bare fence: accept it only when it parses as Python and is not a bare literal/answer line
+    try:
+        tree = ast.parse(block.code)
+    except SyntaxError:
+        return False
+    return any(not isinstance(node, ast.Expr) or isinstance(node.value, ast.Call) for node in tree.body)
+
+
+def python_code(text: str) -> str | None:
+    """The Python program to run from a reply: the last complete Python block, else the last incomplete one."""
+    blocks = [b for b in code_blocks(text) if _is_python(b)]
+    complete = [b for b in blocks if b.complete]
+    chosen = complete[-1] if complete else (blocks[-1] if blocks else None)
+    if chosen is None or not chosen.code.strip():
+        return None
+    return chosen.code
+
+
+def marked_answer(text: str) -> str | None:
+    """The content of the last `<<<...>>>` in `text`, stripped; None when there is none."""
+    found = _ANSWER.findall(text or "")
+    return found[-1].strip() if found else None
+
+
+def final_answer(text: str, program_output: str | None) -> str | None:
+    """The answer of one task-model reply: from its program's output when it ran code, else from its text.
+
+    Program output: the marked answer if the program printed one, else its last non-empty line.
+    Text: the marked answer, else None (free text without a marked answer is not an answer).
+    """
+    if program_output is not None and program_output.strip():
+        marked = marked_answer(program_output)
+        if marked is not None:
+            return marked
+        lines = [line.strip() for line in program_output.strip().splitlines() if line.strip()]
+        # a garbled marker ("<<42>>>", "<<<42") still names the answer
+        return lines[-1].lstrip("<").rstrip(">").strip() or None if lines else None
+    return marked_answer(text)

@@ -1,0 +1,194 @@
+"""The two conversations of a steering run: the task model's and the coach's.
+
+Each keeps its own history (the task model never sees the coach's conversation). Both trim old turns to a
+character budget derived from the engine's context, so turn cost stays flat instead of overflowing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from csteer.runtime import prompts
+from csteer.runtime.actions import MARKERS, Action, ActionKind, ActionParseError, action_grammar, parse_action
+from csteer.runtime.engines.base import Completion, Engine, Message
+
+CHARS_PER_TOKEN = 3  # conservative estimate for budgeting before tokenization
+DEFAULT_REMOTE_CTX = 32_768
+OMITTED = "[earlier turns omitted to fit the context]"
+
+
+def char_budget(engine: Engine, reserve_tokens: int) -> int:
+    n_ctx = getattr(engine, "n_ctx", None) or DEFAULT_REMOTE_CTX
+    return max(2_000, (int(n_ctx) - reserve_tokens) * CHARS_PER_TOKEN)
+
+
+def clip(text: str, limit: int) -> str:
+    """Keep the head and tail of a long text (errors and final prints live at the end)."""
+    if len(text) <= limit:
+        return text
+    head = limit // 3
+    return text[:head] + f"\n...[{len(text) - limit} characters cut]...\n" + text[-(limit - head) :]
+
+
+def fit_messages(messages: list[Message], budget: int) -> list[Message]:
+    """Drop the oldest turns after the first user message until the history fits `budget` characters."""
+    fixed = [m for m in messages[:2] if m["role"] == "system"]
+    body = messages[len(fixed) :]
+    if sum(len(m["content"]) for m in messages) <= budget or len(body) <= 2:
+        return messages
+    first, rest = body[0], body[1:]
+    while len(rest) > 1 and sum(len(m["content"]) for m in [*fixed, first, *rest]) > budget:
+        rest = rest[2:] if len(rest) > 2 else rest[1:]
+    note = {"role": "user", "content": OMITTED} if rest and rest[0]["role"] == "assistant" else None
+    return [*fixed, first, *([note] if note else []), *rest]
+
+
+@dataclass
+class TaskSession:
+    engine: Engine
+    question: str
+    max_tokens: int = 1500
+    temperature: float = 0.0
+    seed: int | None = None
+    messages: list[Message] = field(default_factory=list)
+    base_turns: list[tuple[str, str]] = field(default_factory=list)  # (guidance, response) for base models
+
+    def respond(self, guidance: str) -> Completion:
+        if self.engine.kind == "base":
+            return self._respond_base(guidance)
+        content = f"{self.question}\n\n{guidance}" if not self.messages else guidance
+        self.messages.append({"role": "user", "content": content})
+        budget = char_budget(self.engine, self.max_tokens)
+        reply = self.engine.chat(
+            fit_messages(self.messages, budget),
+            max_tokens=self.max_tokens,
+            temperature=self.temperature,
+            seed=self.seed,
+        )
+        self.messages.append({"role": "assistant", "content": reply.text})
+        return reply
+
+    def _respond_base(self, guidance: str) -> Completion:
+        budget = char_budget(self.engine, self.max_tokens)
+        turns = list(self.base_turns)
+        while turns and len(prompts.task_transcript(self.question, turns, guidance)) > budget:
+            turns = turns[1:]
+        prompt = prompts.task_transcript(self.question, turns, guidance)
+        reply = self.engine.chat(
+            [{"role": "user", "content": prompt}],
+            max_tokens=min(self.max_tokens, 400),  # base models ramble: a program or an answer is short
+            temperature=self.temperature,
+            stop=prompts.TASK_STOPS,
+            seed=self.seed,
+        )
+        self.base_turns.append((guidance, reply.text))
+        return reply
+
+    def write_check(self, answer: str) -> Completion:
+        """Ask for answer-checking code in a fresh context (the self-answer checker)."""
+        if self.engine.kind == "base":
+            return self.engine.chat(
+                [{"role": "user", "content": prompts.check_transcript(self.question, answer)}],
+                max_tokens=300,
+                temperature=0.0,
+                stop=prompts.CHECK_STOPS,
+                seed=self.seed,
+            )
+        content = prompts.SELF_CHECK_PROMPT.format(question=self.question, answer=answer)
+        return self.engine.chat(
+            [{"role": "user", "content": content}],
+            max_tokens=self.max_tokens,
+            temperature=0.0,
+            seed=self.seed,
+        )
+
+
+FIRST_KINDS: tuple[ActionKind, ...] = ("code", "text")
+REVIEW_KINDS: tuple[ActionKind, ...] = ("return_answer", "code", "text", "terminate")
+
+
+@dataclass
+class CoachDecision:
+    action: Action
+    text: str  # the raw reply, or the chosen option
+    tokens: int
+
+
+@dataclass
+class CoachSession:
+    """The steering model's side of the conversation."""
+
+    engine: Engine
+    profile: prompts.CoachProfile
+    question: str
+    max_tokens: int = 1024
+    temperature: float = 0.0
+    seed: int | None = None
+    messages: list[Message] = field(default_factory=list)
+    base_reviews: list[tuple[str, str]] = field(default_factory=list)  # (decision marker, what it saw)
+    _pending_seen: str | None = None
+
+    def first(self) -> CoachDecision:
+        if self.profile.completion_style:
+            return self._decide_base(FIRST_KINDS)
+        self.messages = self.profile.first_turn(self.question)
+        return self._decide_chat(FIRST_KINDS)
+
+    def review(self, response: str, check: str, complexity: str | None, brief: str) -> CoachDecision:
+        """`response`, `check`, `complexity`: the labelled parts; `brief`: the one-line view for base coaches."""
+        if self.profile.completion_style:
+            self._pending_seen = brief
+            return self._decide_base(REVIEW_KINDS)
+        self.messages.append(
+            {"role": "user", "content": self.profile.review_message(response, check, complexity)}
+        )
+        return self._decide_chat(REVIEW_KINDS)
+
+    def _decide_base(self, kinds: tuple[ActionKind, ...]) -> CoachDecision:
+        prompt = prompts.coach_transcript(self.question, self.base_reviews, self._pending_seen)
+        messages: list[Message] = [{"role": "user", "content": prompt}]
+        options = [" " + MARKERS[k] for k in kinds]
+        if hasattr(self.engine, "choose"):
+            choice = self.engine.choose(messages, options)
+            text, tokens = options[choice.index].strip(), 0
+        else:  # a base model behind a server: free completion, strictly parsed
+            reply = self.engine.chat(messages, max_tokens=12, temperature=0.0, stop=["\n"], seed=self.seed)
+            text, tokens = reply.text.strip(), reply.usage.total_tokens
+        action = _keyword_action(text, kinds)
+        self.base_reviews.append((MARKERS[action.kind], self._pending_seen or ""))
+        self._pending_seen = None
+        return CoachDecision(action, text, tokens)
+
+    def _decide_chat(self, kinds: tuple[ActionKind, ...]) -> CoachDecision:
+        budget = char_budget(self.engine, self.max_tokens)
+        local = hasattr(self.engine, "choose")
+        grammar = None
+        if local and getattr(self.engine, "name", "").startswith("gguf:"):
+            # prose, then exactly one marker: a valid action whatever the model's size
+            grammar = "root ::= prose marker\nprose ::= [^<]{0,1200}\n" + action_grammar(
+                kinds, self.profile.allow_guidance
+            ).replace("root ::=", "marker ::=")
+        reply = self.engine.chat(
+            fit_messages(self.messages, budget),
+            max_tokens=self.max_tokens,
+            temperature=self.temperature,
+            grammar=grammar,
+            seed=self.seed,
+        )
+        self.messages.append({"role": "assistant", "content": reply.text})
+        try:
+            action = parse_action(reply.text)
+        except ActionParseError:
+            action = Action("terminate") if not reply.text.strip() else Action("guide", reply.text.strip())
+        if action.kind not in kinds and action.kind != "guide":
+            # e.g. "Return Answer" before any answer exists: treat as the nearest allowed action
+            action = Action("code") if "code" in kinds else Action("terminate")
+        return CoachDecision(action, reply.text, reply.usage.total_tokens)
+
+
+def _keyword_action(text: str, kinds: tuple[ActionKind, ...]) -> Action:
+    try:
+        action = parse_action(text)
+    except ActionParseError:
+        return Action(kinds[0])
+    return action if action.kind in kinds else Action(kinds[0])
