@@ -134,13 +134,11 @@ class SteeringLoop:
     def _code_first_rule(self, run: Run, session: TaskSession) -> None:
         """Baseline: code first; retry code once on failure; then text. No model coaches."""
         turn = self._attempt(run, session, 0, Action("code"), "", "Code (rule)", 0)
-        failures = 0
         for index in range(1, self.config.max_turns + 1):
             if turn.answer is not None and not _failed(turn):
                 run.stop_reason = "return_answer"
                 return
-            failures += 1
-            action = Action("code") if failures < 2 else Action("text")
+            action = Action("code") if index < 2 else Action("text")
             turn = self._attempt(run, session, index, action, "", f"{_label(action)} (rule)", 0)
         run.stop_reason = "max_turns"
 
