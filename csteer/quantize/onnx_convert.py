@@ -1,0 +1,134 @@
+"""HF checkpoint -> ONNX with KV cache (optimum export), then onnxruntime weight quantization."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from csteer.errors import CsteerError, UsageError
+from csteer.quantize.atomic import atomic_dir
+
+ONNX_QUANTS = ("fp32", "fp16", "int8", "int4")
+MODEL_FILE = "model.onnx"
+# protobuf cannot hold a single file over 2 GB: larger models keep weights in an external data file
+_PROTO_LIMIT = 1_800_000_000
+# files the engine needs beside the graph
+SIDE_FILES = (
+    "config.json",
+    "generation_config.json",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "chat_template.jinja",
+)
+
+
+def to_onnx(src: str | Path, out_dir: str | Path, quant: str = "int8", *, progress: bool = True) -> Path:
+    """Export the HF checkpoint folder `src` to an ONNX folder `out_dir` (model.onnx + tokenizer files)."""
+    quant = quant.lower()
+    if quant not in ONNX_QUANTS:
+        raise UsageError(f"unknown ONNX quantization {quant!r} (choose from {', '.join(ONNX_QUANTS)})")
+    src = Path(src).expanduser()
+    out_dir = Path(out_dir).expanduser()
+    _check_source(src)
+    with atomic_dir(out_dir) as work:
+        export_dir = work / "export"
+        _export(src, export_dir, progress)
+        quantize_onnx(export_dir / MODEL_FILE, work / MODEL_FILE, quant)
+        for name in SIDE_FILES:
+            for origin in (export_dir / name, src / name):
+                if origin.is_file():
+                    shutil.copy2(origin, work / name)
+                    break
+        shutil.rmtree(export_dir)
+        meta = {"format": "onnx", "quant": quant, "source": str(src), "task": "text-generation-with-past"}
+        (work / "csteer_onnx.json").write_text(json.dumps(meta, indent=2))
+    return out_dir
+
+
+def _check_source(src: Path) -> None:
+    from csteer.quantize.checkpoint import open_checkpoint
+
+    ckpt = open_checkpoint(src)  # clear errors for a missing config, weights or a corrupt file
+    if ckpt.file("tokenizer.json") is None:
+        raise CsteerError(f"{src}: tokenizer.json is missing; the ONNX engine needs it beside the model")
+
+
+def _export(src: Path, dest: Path, progress: bool) -> None:
+    try:
+        from optimum.exporters.onnx import main_export
+    except ImportError as err:
+        raise CsteerError("ONNX export needs optimum-onnx: pip install 'csteer[quantize]'") from err
+    if progress:
+        import sys
+
+        print(
+            f"csteer: exporting {src.name} to ONNX (optimum, text-generation-with-past)...", file=sys.stderr
+        )
+    try:
+        main_export(
+            model_name_or_path=str(src),
+            output=dest,
+            task="text-generation-with-past",
+            device="cpu",
+            do_validation=False,
+            local_files_only=True,
+        )
+    except (ValueError, KeyError, OSError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise CsteerError(f"ONNX export of {src} failed: {first}") from err
+    if not (dest / MODEL_FILE).is_file():
+        raise CsteerError(f"ONNX export of {src} produced no {MODEL_FILE}")
+
+
+def _save(model: Any, path: Path) -> None:
+    import onnx
+
+    external = model.ByteSize() > _PROTO_LIMIT if hasattr(model, "ByteSize") else True
+    onnx.save_model(
+        model,
+        str(path),
+        save_as_external_data=external,
+        all_tensors_to_one_file=True,
+        location=path.name + "_data",
+    )
+
+
+def quantize_onnx(src: Path, dst: Path, quant: str) -> None:
+    """Write `dst` from the fp32 graph `src`: fp32 copy, fp16 cast, int8 dynamic or 4-bit MatMulNBits."""
+    import onnx
+
+    if quant == "int8":
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        # dynamic int8 on MatMul weights: activations are quantized per call, so no calibration data
+        quantize_dynamic(
+            str(src),
+            str(dst),
+            weight_type=QuantType.QInt8,
+            op_types_to_quantize=["MatMul"],
+            per_channel=True,
+            use_external_data_format=_external_size(src) > _PROTO_LIMIT,
+            extra_options={"MatMulConstBOnly": True},
+        )
+        return
+    model = onnx.load(str(src))
+    if quant == "fp32":
+        _save(model, dst)
+    elif quant == "fp16":
+        from onnxruntime.transformers.float16 import convert_float_to_float16
+
+        # keep fp32 inputs/outputs so the engine feeds the same tensors whatever the weights are
+        _save(convert_float_to_float16(model, keep_io_types=True, disable_shape_infer=True), dst)
+    elif quant == "int4":
+        from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
+
+        quantizer = MatMulNBitsQuantizer(model, block_size=32, is_symmetric=True)
+        quantizer.process()
+        _save(quantizer.model.model, dst)
+
+
+def _external_size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.parent.iterdir() if p.is_file())
