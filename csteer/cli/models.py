@@ -1,0 +1,191 @@
+"""`csteer models`: list, inspect, verify, import, pull, convert and remove models in the local store."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from csteer.cli.common import handle_errors
+from csteer.errors import CsteerError, UsageError
+
+
+def _say(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def _human(size: int | None) -> str:
+    if size is None:
+        return "-"
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{value:.1f} GB"
+
+
+def _progress(label: str):  # type: ignore[no-untyped-def]
+    """A byte-progress callback printing to stderr only when it is a terminal (pipelines stay clean)."""
+    if not sys.stderr.isatty():
+        return None
+    last = [-1]
+
+    def report(done: int, total: int) -> None:
+        pct = int(done * 100 / total) if total else 100
+        if pct != last[0]:
+            last[0] = pct
+            click.echo(f"\r{label}: {pct:3d}% of {_human(total)}", err=True, nl=pct >= 100)
+
+    return report
+
+
+@click.group()
+def models() -> None:
+    """Manage the local model store (CSTEER_HOME/models; see `csteer models path NAME`)."""
+
+
+@models.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of model objects.")
+@handle_errors
+def list_cmd(as_json: bool) -> None:
+    """List installed models, and catalog models that can be pulled."""
+    from csteer.models.store import list_models
+
+    entries = list_models()
+    if as_json:
+        click.echo(json.dumps([e.to_dict() for e in entries], indent=2))
+        return
+    click.echo(f"{'NAME':<24} {'FORMAT':<6} {'KIND':<8} {'SIZE':>9}  {'VERIFIED':<8}  PATH")
+    for e in entries:
+        where = str(e.path) if e.installed else f"({e.summary})"
+        if e.installed and e.name == "embedded" and not e.verified:
+            where += "  (checked on first use)"
+        verified = "yes" if e.verified else "no"
+        click.echo(f"{e.name:<24} {e.format:<6} {e.kind:<8} {_human(e.size):>9}  {verified:<8}  {where}")
+
+
+@models.command("info")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print the entry as JSON.")
+@handle_errors
+def info_cmd(name: str, as_json: bool) -> None:
+    """Show everything the store knows about NAME."""
+    from csteer.models.store import get
+
+    entry = get(name)
+    data = entry.to_dict()
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    for key in ("name", "format", "kind", "path", "size", "sha256", "verified", "verified_at", "summary"):
+        value = data.get(key)
+        if key == "size" and value is not None:
+            value = f"{value} bytes ({_human(value)})"
+        click.echo(f"{key:>12}: {value if value not in (None, '') else '-'}")
+    for key in ("source", "license", "added_at", "description"):
+        if data.get(key):
+            click.echo(f"{key:>12}: {data[key]}")
+
+
+@models.command("path")
+@click.argument("name")
+@handle_errors
+def path_cmd(name: str) -> None:
+    """Print the path of NAME's model file or folder (assembles `embedded` if needed)."""
+    from csteer.models.store import get, lookup
+
+    entry = lookup(name)
+    if entry is None:
+        entry = get(name)  # a catalog model that is not pulled: a clear error below
+        raise UsageError(f"model {name!r} is not in the local store yet; run `csteer models pull {name}`")
+    click.echo(str(entry.path))
+
+
+@models.command("verify")
+@click.argument("name", required=False)
+@click.option("--all", "verify_all", is_flag=True, help="Verify every installed model.")
+@handle_errors
+def verify_cmd(name: str | None, verify_all: bool) -> None:
+    """Re-hash NAME's files (sha256) and check its format (GGUF layout, ONNX loads, HF weights whole)."""
+    from csteer.models.store import list_models, verify
+
+    if bool(name) == verify_all:
+        raise UsageError("give a model NAME or --all")
+    names = [e.name for e in list_models(include_available=False)] if verify_all else [name or ""]
+    failed = 0
+    for item in names:
+        result = verify(item, _progress(f"hashing {item}"))
+        click.echo(f"{'ok  ' if result.ok else 'FAIL'} {item}: {result.message}")
+        failed += not result.ok
+    if failed:
+        raise CsteerError(f"{failed} of {len(names)} model(s) failed verification")
+
+
+@models.command("import")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--name", required=True, help="Store name to register it under.")
+@click.option("--kind", type=click.Choice(["base", "instruct"]), help="Prompting style (default: guessed).")
+@click.option("--format", "fmt", type=click.Choice(["gguf", "onnx", "hf"]), help="Default: detected.")
+@handle_errors
+def import_cmd(path: Path, name: str, kind: str | None, fmt: str | None) -> None:
+    """Validate PATH (a GGUF file, an ONNX folder or an HF checkpoint folder) and copy it into the store."""
+    from csteer.models.store import import_model
+
+    entry = import_model(path, name, kind=kind, fmt=fmt, progress=_progress(f"copying {path.name}"))
+    click.echo(f"imported {entry.name} ({entry.format}, {entry.kind}, {_human(entry.size)}): {entry.path}")
+
+
+@models.command("rm")
+@click.argument("name")
+@handle_errors
+def rm_cmd(name: str) -> None:
+    """Unregister NAME and delete its files from the store."""
+    from csteer.models.store import models_dir, remove
+
+    entry = remove(name)
+    if name == "embedded":
+        click.echo("removed the assembled embedded model; it is reassembled on next use")
+    elif models_dir() in entry.path.parents:
+        click.echo(f"removed {name} ({entry.path})")
+    else:
+        click.echo(f"unregistered {name}; its files outside the store were kept ({entry.path})")
+
+
+@models.command("pull")
+@click.argument("target")
+@click.option("--format", "fmt", type=click.Choice(["gguf", "onnx", "hf"]), default="gguf", show_default=True)
+@click.option("--quant", help="Quantization (GGUF: q4_k_m, q8_0, f16, ...; ONNX: int4, int8, fp16).")
+@click.option("--name", help="Store name (default: the catalog name or the repo name).")
+@click.option("--kind", type=click.Choice(["base", "instruct"]), help="Prompting style (default: guessed).")
+@click.option("--revision", help="Branch, tag or commit on Hugging Face.")
+@handle_errors
+def pull_cmd(
+    target: str, fmt: str, quant: str | None, name: str | None, kind: str | None, revision: str | None
+) -> None:
+    """Download TARGET (a catalog name or a Hugging Face owner/repo) and add it to the store.
+
+    A repo that has GGUF files matching --quant is downloaded as is; otherwise its checkpoint is
+    downloaded and quantized locally. Downloads resume after an interruption; HF_HUB_OFFLINE=1 uses
+    only the local Hugging Face cache.
+    """
+    from csteer.models.pull import pull
+
+    entry = pull(target, fmt=fmt, quant=quant, name=name, kind=kind, revision=revision, notify=_say)
+    click.echo(f"pulled {entry.name} ({entry.format}, {entry.kind}, {_human(entry.size)}): {entry.path}")
+
+
+@models.command("convert")
+@click.argument("name")
+@click.option("--to", "to", type=click.Choice(["onnx", "gguf"]), required=True)
+@click.option("--quant", default="int4", show_default=True, help="int4/int8/fp16 (ONNX), q4_k_m/q8_0 (GGUF).")
+@click.option("--name", "out_name", help="Store name of the result (default: NAME-TO-QUANT).")
+@handle_errors
+def convert_cmd(name: str, to: str, quant: str, out_name: str | None) -> None:
+    """Convert a store model to another format and register the result."""
+    from csteer.models.pull import convert
+
+    entry = convert(name, to, quant, out_name, notify=_say)
+    click.echo(f"converted {name} -> {entry.name} ({entry.format}, {_human(entry.size)}): {entry.path}")

@@ -1,0 +1,274 @@
+"""`csteer models pull` and `convert`: fetch from Hugging Face (or convert locally) into the store.
+
+Downloads go through huggingface_hub into its own cache, which gives resumable downloads (a re-run picks
+up `.incomplete` files), progress bars and offline use (HF_HUB_OFFLINE=1 serves what is cached). The
+store then takes a hard link to the cached file where the filesystem allows it (no second 5 GB copy)
+or a copy, inside a staging folder that is registered only when complete.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from csteer.errors import CsteerError, UsageError
+from csteer.models import store
+from csteer.models.catalog import CATALOG
+
+Notify = Callable[[str], None]
+CHECKPOINT_PATTERNS = ["*.json", "*.safetensors", "tokenizer*", "*.model", "*.jinja", "*.txt"]
+ONNX_PATTERNS = ["*.onnx", "*.onnx_data", "*.onnx.data", "*.json", "tokenizer*", "*.jinja"]
+
+
+@dataclass(frozen=True)
+class PullPlan:
+    repo: str
+    name: str
+    fmt: str
+    quant: str | None
+    kind: str | None
+    license: str
+    revision: str | None
+
+
+def plan(
+    target: str, fmt: str, quant: str | None, name: str | None, kind: str | None, revision: str | None
+) -> PullPlan:
+    """Resolve a catalog name or `owner/repo` into what to download and what to call it."""
+    if fmt not in store.FORMATS:
+        raise UsageError(f"--format must be one of {', '.join(store.FORMATS)}")
+    cat = CATALOG.get(target)
+    if cat is not None:
+        if not cat.hf_repo:
+            raise UsageError(f"{target!r} is not pulled from Hugging Face ({cat.source})")
+        return PullPlan(
+            cat.hf_repo,
+            store.validate_name(name or target),
+            fmt,
+            quant or cat.recommended_quant,
+            kind or cat.kind,
+            cat.license,
+            revision,
+        )
+    if target.count("/") != 1 or not all(target.split("/")):
+        raise UsageError(
+            f"unknown model {target!r}: give a catalog name ({', '.join(CATALOG)}) or owner/repo"
+        )
+    default_name = target.split("/")[1].lower()
+    if quant and fmt == "gguf":
+        default_name += f"-{quant.lower()}"
+    return PullPlan(
+        target,
+        store.validate_name(name or default_name),
+        fmt,
+        quant,
+        kind,
+        "see the model card on Hugging Face",
+        revision,
+    )
+
+
+def _download(p: PullPlan, patterns: list[str]) -> Path:
+    from huggingface_hub import errors, snapshot_download
+
+    incomplete = getattr(errors, "IncompleteSnapshotError", ())  # newer huggingface_hub only
+    try:
+        return Path(snapshot_download(p.repo, revision=p.revision, allow_patterns=patterns))
+    except incomplete as err:
+        raise CsteerError(
+            f"the cached copy of {p.repo} is incomplete; run the pull again online to resume"
+        ) from err
+    except errors.LocalEntryNotFoundError as err:
+        offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
+        why = "HF_HUB_OFFLINE is set" if offline else "Hugging Face is unreachable"
+        raise CsteerError(f"{p.repo} is not in the local Hugging Face cache and {why}") from err
+    except errors.HfHubHTTPError as err:
+        raise CsteerError(f"cannot download {p.repo}: {str(err).splitlines()[0]}") from err
+    except OSError as err:
+        raise CsteerError(f"cannot download {p.repo}: {err}") from err
+
+
+def _gguf_patterns(quant: str | None) -> list[str]:
+    if not quant:
+        return ["*.gguf"]
+    return sorted({f"*{quant.lower()}*.gguf", f"*{quant.upper()}*.gguf", f"*{quant}*.gguf"})
+
+
+def _link_or_copy(src: Path, dst: Path, progress: store.Progress | None) -> str:
+    """Hard-link the cached blob when possible (same filesystem), else copy; return the file's sha256."""
+    real = src.resolve()
+    try:
+        os.link(real, dst)
+    except OSError:  # another filesystem, or links not allowed: copy (hashing on the way)
+        return store.copy_file(real, dst, progress)
+    return store.sha256_file(dst, progress, dst.stat().st_size)
+
+
+def _to_gguf() -> Callable[..., Any]:
+    try:
+        from csteer.quantize import to_gguf  # type: ignore[attr-defined]
+    except ImportError:
+        try:
+            from csteer.quantize.gguf_convert import to_gguf
+        except ImportError as err:
+            raise CsteerError(f"the GGUF quantize pipeline is not available: {err}") from err
+    return to_gguf  # type: ignore[no-any-return]
+
+
+def _to_onnx() -> Callable[..., Any]:
+    try:
+        from csteer.quantize import to_onnx  # type: ignore[attr-defined]
+    except ImportError:
+        try:
+            from csteer.quantize.onnx_convert import to_onnx
+        except ImportError as err:
+            raise CsteerError(f"the ONNX export pipeline is not available: {err}") from err
+    return to_onnx  # type: ignore[no-any-return]
+
+
+def pull(
+    target: str,
+    fmt: str = "gguf",
+    quant: str | None = None,
+    name: str | None = None,
+    kind: str | None = None,
+    revision: str | None = None,
+    notify: Notify | None = None,
+) -> store.StoreEntry:
+    """Download `target` (catalog name or owner/repo) and register it; convert when the repo has no `fmt` files."""
+    from csteer.models.formats import check_format
+
+    say = notify or (lambda _msg: None)
+    if target == "embedded":
+        from csteer.models.embedded import ensure_embedded
+
+        ensure_embedded(say)
+        return store.get("embedded")
+    p = plan(target, fmt, quant, name, kind, revision)
+    if p.fmt == "hf":  # the checkpoint stays in the HF cache; the store only remembers where
+        snapshot = _download(p, CHECKPOINT_PATTERNS)
+        report = check_format(snapshot, "hf")
+        entry = _entry(p, snapshot, store.sha256_tree(snapshot), report.summary, report.details, "hf")
+        return store.register_external(entry)
+
+    with store.staging(p.name) as stage:
+        if p.fmt == "gguf":
+            snapshot = _download(p, _gguf_patterns(p.quant))
+            ggufs = sorted(snapshot.rglob("*.gguf"))
+            if ggufs:
+                say(f"csteer: {len(ggufs)} GGUF file(s) for {p.repo}: {', '.join(g.name for g in ggufs)}")
+                if len(ggufs) > 1 and not all("-of-" in g.name for g in ggufs):
+                    raise UsageError(
+                        f"{p.repo} has several matching GGUF files ({', '.join(g.name for g in ggufs)}); "
+                        "pick one with --quant"
+                    )
+                shas = [_link_or_copy(g, stage / g.name, None) for g in ggufs]
+                path = stage / ggufs[0].name  # a split model loads from its first part
+                sha = shas[0] if len(shas) == 1 else store.sha256_tree(stage)
+            else:
+                path = stage / f"{p.name}.gguf"
+                src = _checkpoint(p, say)
+                quant_ = p.quant or "q4_k_m"
+                say(f"csteer: converting {p.repo} to GGUF {quant_} (this takes a while)")
+                _to_gguf()(src, path, quant_)
+                sha = store.sha256_file(path)
+        else:  # onnx
+            snapshot = _download(p, ONNX_PATTERNS)
+            if list(snapshot.rglob("*.onnx")):
+                path, sha = store.copy_into(snapshot, stage)
+            else:
+                src = _checkpoint(p, say)
+                path = stage / p.name
+                quant_ = p.quant or "int4"
+                say(f"csteer: exporting {p.repo} to ONNX {quant_} (this takes a while)")
+                _to_onnx()(src, path, quant_)
+                sha = store.sha256_tree(path)
+        report = check_format(path, p.fmt)
+        entry = _entry(p, path, sha, report.summary, report.details, p.fmt)
+        return store.commit(stage, entry)
+
+
+def _checkpoint(p: PullPlan, say: Notify) -> Path:
+    from csteer.models.formats import FormatError, check_hf
+
+    say(f"csteer: no {p.fmt.upper()} files in {p.repo} match; downloading the checkpoint to convert it")
+    snapshot = _download(p, CHECKPOINT_PATTERNS)
+    try:
+        check_hf(snapshot)
+    except FormatError as err:
+        raise CsteerError(
+            f"{p.repo} has neither {p.fmt.upper()} files nor a usable checkpoint: {err}"
+        ) from err
+    return snapshot
+
+
+def _entry(
+    p: PullPlan, path: Path, sha: str, summary: str, details: dict[str, Any], fmt: str
+) -> store.StoreEntry:
+    return store.StoreEntry(
+        name=p.name,
+        format=fmt,
+        path=path,
+        kind=p.kind or store.guess_kind(fmt, path, details),
+        size=(store.fingerprint(path) or [None])[0],
+        sha256=sha,
+        source=f"huggingface:{p.repo}"
+        + (f"@{p.revision}" if p.revision else "")
+        + (f" ({p.quant})" if p.quant else ""),
+        license=p.license,
+        added_at=store.now_iso(),
+        verified_at=store.now_iso(),
+        summary=summary,
+    )
+
+
+def convert(
+    name: str, to: str, quant: str, out_name: str | None = None, notify: Notify | None = None
+) -> store.StoreEntry:
+    """Convert a store model to another format and register the result as a new store model."""
+    from csteer.models.formats import check_format
+
+    say = notify or (lambda _msg: None)
+    if to not in ("onnx", "gguf"):
+        raise UsageError("--to must be onnx or gguf")
+    source = store.get(name)
+    target_name = store.validate_name(out_name or f"{name}-{to}-{quant.lower()}")
+    with store.staging(target_name) as stage:
+        out = stage / (target_name if to == "onnx" else f"{target_name}.gguf")
+        if name == "embedded" and to == "onnx":
+            try:
+                from csteer.quantize import convert_embedded  # type: ignore[attr-defined]
+            except ImportError as err:
+                raise CsteerError(
+                    f"converting the embedded model is not available in this build: {err}"
+                ) from err
+            say(f"csteer: converting embedded to ONNX {quant} (this takes a while)")
+            convert_embedded(out, quant)
+        elif source.format == "hf":
+            if not source.installed:
+                raise UsageError(f"{name!r} is not pulled yet: csteer models pull {name} --format hf")
+            say(f"csteer: converting {name} to {to.upper()} {quant} (this takes a while)")
+            (_to_onnx() if to == "onnx" else _to_gguf())(source.path, out, quant)
+        else:
+            raise UsageError(
+                f"cannot convert {name!r} ({source.format}) to {to}: conversion starts from an HF checkpoint "
+                f"(csteer models pull REPO --format hf), or from `embedded` to onnx"
+            )
+        report = check_format(out, to)
+        entry = store.StoreEntry(
+            name=target_name,
+            format=to,
+            path=out,
+            kind=source.kind,
+            size=(store.fingerprint(out) or [None])[0],
+            sha256=store.sha256_tree(out),
+            source=f"converted from {name} ({to} {quant})",
+            license=source.license,
+            added_at=store.now_iso(),
+            verified_at=store.now_iso(),
+            summary=report.summary,
+        )
+        return store.commit(stage, entry)
