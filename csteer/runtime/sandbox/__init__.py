@@ -4,14 +4,15 @@ Interface used by the loop, the checkers and the bench:
 
     Sandbox(Limits(...)).run(code, stdin=None) -> Result
 
-This first implementation is a plain isolated runner (``python -I`` in a fresh temp dir, scrubbed
-environment, wall-clock timeout that kills the process group, capped output). The hardened sandbox
-(policy layer, namespaces, rlimits, warm pool) replaces the internals behind the same interface.
+Layers (see docs/SECURITY.md): a RestrictedPython policy (`policy.py`, `guards.py`: a filter that gives an
+early, clear `policy` status) and the OS jail, which is the security boundary (`jail.py`: namespaces,
+tmpfs root, uid drop, rlimits; `child.py`: the job processes). `pool.py` keeps a warm worker that forks a
+fresh jailed job per run; `probe.py` finds out once which layers work here and warns when one is missing.
 """
 
 from __future__ import annotations
 
+from csteer.runtime.sandbox.runner import Sandbox, SandboxError
 from csteer.runtime.sandbox.types import Limits, Result, Status
-from csteer.runtime.sandbox.runner import Sandbox
 
-__all__ = ["Limits", "Result", "Sandbox", "Status"]
+__all__ = ["Limits", "Result", "Sandbox", "SandboxError", "Status"]

@@ -45,9 +45,14 @@ def _check_attr_name(name: Any) -> None:
         raise TypeError("attribute name must be a string")
     if name in policy.INSPECT_ATTRIBUTES or name in policy.EXTRA_FORBIDDEN_ATTRS:
         raise Recorder.violation(f'"{name}" reaches interpreter frames/code (rule: inspect-attribute).')
-    if name.startswith("__"):
-        if name not in policy.ALLOWED_DUNDER_ATTRS and name not in policy.ALLOWED_SPECIAL_METHODS:
-            raise Recorder.violation(f'"{name}" is a dunder attribute outside the allowlist (rule: dunder-attribute).')
+    if (
+        name.startswith("__")
+        and name not in policy.ALLOWED_DUNDER_ATTRS
+        and name not in policy.ALLOWED_SPECIAL_METHODS
+    ):
+        raise Recorder.violation(
+            f'"{name}" is a dunder attribute outside the allowlist (rule: dunder-attribute).'
+        )
 
 
 class _SafeFormatter(string.Formatter):
@@ -73,7 +78,9 @@ class Runtime:
     """Builds the globals for one program under one import allowlist."""
 
     def __init__(self, allowed_imports: Iterable[str] | None = None) -> None:
-        self.allowed = frozenset(allowed_imports if allowed_imports is not None else policy.DEFAULT_ALLOWED_IMPORTS)
+        self.allowed = frozenset(
+            allowed_imports if allowed_imports is not None else policy.DEFAULT_ALLOWED_IMPORTS
+        )
         self.safe_sys = self._make_safe_sys()
 
     # -- hooks ------------------------------------------------------------------------------------
@@ -96,10 +103,14 @@ class Runtime:
         if root == "sys":
             return self.safe_sys
         if root not in self.allowed:
-            raise Recorder.violation(f'module "{module.__name__}" is not in the import allowlist (rule: import-allowlist).')
+            raise Recorder.violation(
+                f'module "{module.__name__}" is not in the import allowlist (rule: import-allowlist).'
+            )
         return module
 
-    def import_hook(self, name: str, globals: Any = None, locals: Any = None, fromlist: Any = (), level: int = 0) -> Any:
+    def import_hook(
+        self, name: str, globals: Any = None, locals: Any = None, fromlist: Any = (), level: int = 0
+    ) -> Any:
         if level != 0:
             raise Recorder.violation("relative imports are not allowed (rule: import-allowlist).")
         root = name.split(".")[0]
@@ -118,11 +129,25 @@ class Runtime:
 
     def _make_safe_sys(self) -> types.ModuleType:
         safe = types.ModuleType("sys", "Curated view of sys for sandboxed programs.")
-        for name in (
-            "argv byteorder exit float_info getrecursionlimit getsizeof hexversion int_info maxsize "
-            "maxunicode platform setrecursionlimit version version_info get_int_max_str_digits "
-            "set_int_max_str_digits float_repr_style"
-        ).split():
+        for name in [
+            "argv",
+            "byteorder",
+            "exit",
+            "float_info",
+            "getrecursionlimit",
+            "getsizeof",
+            "hexversion",
+            "int_info",
+            "maxsize",
+            "maxunicode",
+            "platform",
+            "setrecursionlimit",
+            "version",
+            "version_info",
+            "get_int_max_str_digits",
+            "set_int_max_str_digits",
+            "float_repr_style",
+        ]:
             if hasattr(sys, name):
                 setattr(safe, name, getattr(sys, name))
         # Streams are looked up when used: the child rebinds sys.stdout after forking.
@@ -183,7 +208,9 @@ class Runtime:
             path = os.path.realpath(os.fsdecode(file))
             cwd = os.path.realpath(os.getcwd())
             if path != cwd and not path.startswith(cwd + os.sep):
-                raise Recorder.violation(f"open() outside the working directory: {os.fsdecode(file)!r} (rule: open-path).")
+                raise Recorder.violation(
+                    f"open() outside the working directory: {os.fsdecode(file)!r} (rule: open-path)."
+                )
             return open(file, mode, *args, **kwargs)
 
         def guarded_exit(code: Any = None) -> None:

@@ -67,34 +67,90 @@ DEFAULT_ALLOWED_IMPORTS: frozenset[str] = frozenset(
 )
 
 # Dunder attributes a program may read: naming and class identity, nothing that reaches frames/globals.
-ALLOWED_DUNDER_ATTRS: frozenset[str] = frozenset({"__name__", "__qualname__", "__doc__", "__class__", "__init__"})
+ALLOWED_DUNDER_ATTRS: frozenset[str] = frozenset(
+    {"__name__", "__qualname__", "__doc__", "__class__", "__init__"}
+)
 
 # Dunder names a program may read as plain names.
 ALLOWED_DUNDER_NAMES: frozenset[str] = frozenset({"__name__"})
 
 # Special methods a class may define (the data model, minus hooks that change attribute lookup,
 # pickling, subclass creation or finalisation).
-_BINARY_OPS = (
-    "add sub mul matmul truediv floordiv mod divmod pow lshift rshift and xor or".split()
-)
+_BINARY_OPS = [
+    "add",
+    "sub",
+    "mul",
+    "matmul",
+    "truediv",
+    "floordiv",
+    "mod",
+    "divmod",
+    "pow",
+    "lshift",
+    "rshift",
+    "and",
+    "xor",
+    "or",
+]
 ALLOWED_SPECIAL_METHODS: frozenset[str] = frozenset(
     {f"__{op}__" for op in _BINARY_OPS}
     | {f"__r{op}__" for op in _BINARY_OPS}
     | {f"__i{op}__" for op in _BINARY_OPS}
     | {
         f"__{name}__"
-        for name in (
-            "init new post_init repr str format bytes hash bool len length_hint iter next reversed "
-            "contains getitem setitem delitem missing call enter exit eq ne lt le gt ge neg pos abs "
-            "invert round trunc floor ceil int float complex index copy deepcopy"
-        ).split()
+        for name in [
+            "init",
+            "new",
+            "post_init",
+            "repr",
+            "str",
+            "format",
+            "bytes",
+            "hash",
+            "bool",
+            "len",
+            "length_hint",
+            "iter",
+            "next",
+            "reversed",
+            "contains",
+            "getitem",
+            "setitem",
+            "delitem",
+            "missing",
+            "call",
+            "enter",
+            "exit",
+            "eq",
+            "ne",
+            "lt",
+            "le",
+            "gt",
+            "ge",
+            "neg",
+            "pos",
+            "abs",
+            "invert",
+            "round",
+            "trunc",
+            "floor",
+            "ceil",
+            "int",
+            "float",
+            "complex",
+            "index",
+            "copy",
+            "deepcopy",
+        ]
     }
 )
 
 # Names the runtime injects; a program must not rebind or call them directly.
 _RUNTIME_HOOKS = frozenset({"_getattr_", "_getitem_", "_getiter_", "_write_", "_apply_", "_print_", "_print"})
 
-EXTRA_FORBIDDEN_ATTRS: frozenset[str] = frozenset({"f_trace_lines", "f_trace_opcodes", "tb_lasti", "cr_suspended"})
+EXTRA_FORBIDDEN_ATTRS: frozenset[str] = frozenset(
+    {"f_trace_lines", "f_trace_opcodes", "tb_lasti", "cr_suspended"}
+)
 
 
 @dataclass(frozen=True)
@@ -159,12 +215,16 @@ class SolutionPolicy(RestrictingNodeTransformer):
             self.error(node, f'"{attr}" reaches interpreter frames/code (rule: inspect-attribute).')
         elif attr.startswith("__") and attr.endswith("__"):
             if attr not in ALLOWED_DUNDER_ATTRS and attr not in ALLOWED_SPECIAL_METHODS:
-                self.error(node, f'"{attr}" is a dunder attribute outside the allowlist (rule: dunder-attribute).')
+                self.error(
+                    node, f'"{attr}" is a dunder attribute outside the allowlist (rule: dunder-attribute).'
+                )
         elif attr.startswith("__"):
             self.error(node, f'"{attr}" starts with "__" (rule: mangled-name).')
         if isinstance(node.ctx, ast.Load):
             node = self.node_contents_visit(node)
-            call = ast.Call(func=ast.Name("_getattr_", ast.Load()), args=[node.value, ast.Constant(attr)], keywords=[])
+            call = ast.Call(
+                func=ast.Name("_getattr_", ast.Load()), args=[node.value, ast.Constant(attr)], keywords=[]
+            )
             for new in (call, call.func, call.args[1]):
                 ast.copy_location(new, node)
             return call

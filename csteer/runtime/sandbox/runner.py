@@ -1,75 +1,296 @@
-"""A simple isolated runner: separate interpreter, temp dir, scrubbed env, timeout, output cap."""
+"""`Sandbox.run`: policy check, dispatch to the warm pool (or a cold launcher), stream capped output, classify.
+
+The caller's side of a job: it owns the output pipes (so a flood is cut while streaming, never buffered
+whole), the wall-clock deadline (SIGKILL to the job's process group and pid), and the temp directory
+(created here, removed here, whatever happened to the job).
+"""
 
 from __future__ import annotations
 
 import os
+import selectors
+import shutil
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
+from dataclasses import asdict
+from typing import Any
 
-from csteer.runtime.sandbox.types import Limits, Result
+from csteer.errors import CsteerError
+from csteer.runtime.sandbox import policy as policy_mod
+from csteer.runtime.sandbox.child import EXIT_MEMORY, EXIT_POLICY
+from csteer.runtime.sandbox.types import Limits, Result, Status
 
 TRUNCATION_MARKER = "\n...[output truncated by csteer sandbox]"
-_MIN_ENV = ("PATH", "LANG", "LC_ALL", "TZ")
+_FRAME = struct.Struct("!I")
+_DRAIN_GRACE_S = 2.0
 
 
-def _scrubbed_env() -> dict[str, str]:
-    env = {k: os.environ[k] for k in _MIN_ENV if k in os.environ}
-    env["PYTHONIOENCODING"] = "utf-8"
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    return env
-
-
-def _cap(data: bytes, limit: int) -> tuple[str, bool]:
-    if len(data) <= limit:
-        return data.decode("utf-8", "replace"), False
-    return data[:limit].decode("utf-8", "replace") + TRUNCATION_MARKER, True
+class SandboxError(CsteerError):
+    """The sandbox itself failed (not the program): setup error, helper crash."""
 
 
 class Sandbox:
-    def __init__(self, limits: Limits | None = None) -> None:
+    """Run untrusted Python under the policy and the OS jail.
+
+    policy: apply the RestrictedPython policy (False = OS layers only; used to test them alone).
+    allowed_imports: top-level modules the policy admits (default: policy.DEFAULT_ALLOWED_IMPORTS).
+    pool: use the warm pool when it works (False = always a fresh interpreter).
+    """
+
+    def __init__(
+        self,
+        limits: Limits | None = None,
+        *,
+        policy: bool = True,
+        allowed_imports: Iterable[str] | None = None,
+        pool: bool = True,
+    ) -> None:
         self.limits = limits or Limits()
+        self.policy = policy
+        self.allowed_imports = sorted(allowed_imports) if allowed_imports is not None else None
+        self.use_pool = pool
 
     def run(self, code: str, stdin: str | None = None) -> Result:
-        limits = self.limits
         start = time.monotonic()
-        with tempfile.TemporaryDirectory(prefix="csteer-sbx-") as workdir:
-            path = os.path.join(workdir, "main.py")
-            with open(path, "w", encoding="utf-8") as fh:
-                fh.write(code)
-            proc = subprocess.Popen(
+        if self.policy:
+            report = policy_mod.check(code, self.allowed_imports)
+            if not report.ok:
+                return Result("policy", "", report.message(), None, time.monotonic() - start, False)
+        if os.name != "posix":
+            return _run_plain(code, stdin, self.limits, start)
+        from csteer.runtime.sandbox import probe
+
+        plan = probe.probe()["plan"]
+        host_dir = tempfile.mkdtemp(prefix="csteer-sbx-")
+        try:
+            spec = {
+                "code": code,
+                "stdin": stdin,
+                "plan": plan,
+                "limits": asdict(self.limits),
+                "policy": self.policy,
+                "allowed_imports": self.allowed_imports,
+                "host_dir": host_dir,
+            }
+            return _Job(self.limits, start).run(spec, self.use_pool)
+        finally:
+            shutil.rmtree(host_dir, ignore_errors=True)
+
+
+class _Job:
+    def __init__(self, limits: Limits, start: float) -> None:
+        self.limits = limits
+        self.start = start
+        self.deadline = start + limits.timeout_s
+        self.pids: list[int] = []
+        self.report: dict[str, Any] | None = None
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def run(self, spec: dict[str, Any], use_pool: bool) -> Result:
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        ours, theirs = socket.socketpair()
+        try:
+            self._launch(theirs, out_w, err_w, use_pool)
+        except BaseException:
+            for fd in (out_r, err_r):
+                os.close(fd)
+            ours.close()
+            raise
+        finally:
+            theirs.close()
+            os.close(out_w)
+            os.close(err_w)
+        try:
+            _send_frame(ours, spec)
+            return self._collect(ours, out_r, err_r)
+        finally:
+            ours.close()
+            for fd in (out_r, err_r):
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+            if self.proc is not None:
+                try:
+                    self.proc.wait(timeout=_DRAIN_GRACE_S)
+                except subprocess.TimeoutExpired:
+                    self.proc.kill()
+                    self.proc.wait()
+
+    def _launch(self, theirs: socket.socket, out_w: int, err_w: int, use_pool: bool) -> None:
+        from csteer.runtime.sandbox import pool, probe
+
+        if use_pool:
+            warm = pool.get_pool()
+            if warm is not None:
+                try:
+                    warm.submit(theirs.fileno(), out_w, err_w)
+                    return
+                except pool.PoolError:
+                    pass  # fall through to a cold start for this job
+        self.proc = subprocess.Popen(
+            [*probe._helper_command("cold"), str(theirs.fileno())],
+            pass_fds=(theirs.fileno(),),
+            env=probe.helper_env(),
+            stdin=subprocess.DEVNULL,
+            stdout=out_w,
+            stderr=err_w,
+            start_new_session=True,
+            cwd="/",
+        )
+
+    def _kill(self) -> None:
+        """SIGKILL the supervisor's process group (the job is in it) and both pids by number."""
+        if self.report is not None:
+            return  # the job already ended: its pids may be reused
+        groups = set(self.pids[:1])
+        if self.proc is not None:
+            groups.add(self.proc.pid)
+        for kill, targets in ((os.killpg, groups), (os.kill, self.pids)):
+            for pid in targets:
+                try:
+                    kill(pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+
+    def _collect(self, sock: socket.socket, out_r: int, err_r: int) -> Result:
+        cap = self.limits.output_bytes
+        buffers = {out_r: bytearray(), err_r: bytearray()}
+        truncated = False
+        status: Status | None = None
+        sel = selectors.DefaultSelector()
+        sel.register(out_r, selectors.EVENT_READ)
+        sel.register(err_r, selectors.EVENT_READ)
+        sel.register(sock, selectors.EVENT_READ)
+        frames = bytearray()
+        open_streams = 2
+        sock_open = True
+        killed_at: float | None = None
+        while open_streams or (sock_open and self.report is None):
+            now = time.monotonic()
+            if killed_at is None and now >= self.deadline:
+                status = status or "timeout"
+                self._kill()
+                killed_at = now
+            if killed_at is not None and now - killed_at > _DRAIN_GRACE_S:
+                break
+            limit = (killed_at + _DRAIN_GRACE_S if killed_at is not None else self.deadline) - now
+            for key, _ in sel.select(timeout=max(0.0, limit)):
+                if key.fileobj is sock:
+                    data = sock.recv(65536)
+                    if not data:
+                        sel.unregister(sock)
+                        sock_open = False
+                        continue
+                    frames += data
+                    self._parse_frames(frames)
+                    continue
+                fd = key.fd
+                data = os.read(fd, 65536)
+                if not data:
+                    sel.unregister(fd)
+                    open_streams -= 1
+                    continue
+                buf = buffers[fd]
+                room = cap - len(buf)
+                if len(data) > room:
+                    buf += data[: max(room, 0)]
+                    truncated = True
+                    if status is None:
+                        status = "output_limit"
+                    if killed_at is None:
+                        self._kill()
+                        killed_at = time.monotonic()
+                else:
+                    buf += data
+        sel.close()
+        duration = time.monotonic() - self.start
+        stdout = buffers[out_r].decode("utf-8", "replace")
+        stderr = buffers[err_r].decode("utf-8", "replace")
+        if truncated:
+            if len(buffers[out_r]) >= cap:
+                stdout += TRUNCATION_MARKER
+            if len(buffers[err_r]) >= cap:
+                stderr += TRUNCATION_MARKER
+        exit_code, final = self._classify()
+        if status is None:
+            status = final
+        return Result(status, stdout, stderr, exit_code, duration, truncated)
+
+    def _parse_frames(self, frames: bytearray) -> None:
+        import json
+
+        while len(frames) >= _FRAME.size:
+            (size,) = _FRAME.unpack_from(frames)
+            if len(frames) < _FRAME.size + size:
+                return
+            msg = json.loads(bytes(frames[_FRAME.size : _FRAME.size + size]))
+            del frames[: _FRAME.size + size]
+            if "pids" in msg:
+                self.pids = [int(p) for p in msg["pids"]]
+            else:
+                self.report = msg
+
+    def _classify(self) -> tuple[int | None, Status]:
+        report = self.report
+        if report is None:
+            return None, "killed"
+        if "error" in report:
+            raise SandboxError(f"sandbox supervisor failed: {report['error']}")
+        if report.get("ready") != "OK":
+            raise SandboxError(f"sandbox setup failed: {report.get('ready') or 'no report'}")
+        if "signal" in report:
+            sig = int(report["signal"])
+            return -sig, "timeout" if sig == signal.SIGXCPU else "killed"
+        code = int(report.get("exit", 1))
+        if code == 0:
+            return code, "ok"
+        if code == EXIT_POLICY:
+            return code, "policy"
+        if code == EXIT_MEMORY:
+            return code, "memory"
+        return code, "error"
+
+
+def _send_frame(sock: socket.socket, obj: Any) -> None:
+    from csteer.runtime.sandbox import protocol
+
+    protocol.send(sock, obj)
+
+
+def _run_plain(code: str, stdin: str | None, limits: Limits, start: float) -> Result:
+    """Non-POSIX fallback (Windows): separate interpreter, temp dir, scrubbed env, timeout. No OS jail."""
+    from csteer.runtime.sandbox import probe
+
+    probe.probe()  # warns once that the OS layers are missing
+    with tempfile.TemporaryDirectory(prefix="csteer-sbx-") as workdir:
+        path = os.path.join(workdir, "main.py")
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(code)
+        try:
+            proc = subprocess.run(
                 [sys.executable, "-I", path],
                 cwd=workdir,
-                env=_scrubbed_env(),
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                start_new_session=True,
+                env=probe.helper_env(),
+                input=(stdin or "").encode(),
+                capture_output=True,
+                timeout=limits.timeout_s,
             )
-            try:
-                out, err = proc.communicate(stdin.encode() if stdin else None, timeout=limits.timeout_s)
-                timed_out = False
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                out, err = proc.communicate()
-                timed_out = True
-        stdout, t1 = _cap(out, limits.output_bytes)
-        stderr, t2 = _cap(err, limits.output_bytes)
-        if timed_out:
-            status = "timeout"
-        elif proc.returncode == 0:
-            status = "ok"
-        elif proc.returncode < 0:
-            status = "killed"
-        else:
-            status = "error"
-        return Result(
-            status=status,
-            stdout=stdout,
-            stderr=stderr,
-            exit_code=proc.returncode,
-            duration_s=time.monotonic() - start,
-            truncated=t1 or t2,
-        )
+        except subprocess.TimeoutExpired as err:
+            out = (err.stdout or b"")[: limits.output_bytes].decode("utf-8", "replace")
+            return Result("timeout", out, "", None, time.monotonic() - start, False)
+    out, err_b = proc.stdout, proc.stderr
+    truncated = len(out) > limits.output_bytes or len(err_b) > limits.output_bytes
+    stdout = out[: limits.output_bytes].decode("utf-8", "replace") + (
+        TRUNCATION_MARKER if len(out) > limits.output_bytes else ""
+    )
+    stderr = err_b[: limits.output_bytes].decode("utf-8", "replace")
+    status: Status = "output_limit" if truncated else ("ok" if proc.returncode == 0 else "error")
+    return Result(status, stdout, stderr, proc.returncode, time.monotonic() - start, truncated)

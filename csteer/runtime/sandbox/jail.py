@@ -1,0 +1,162 @@
+"""The security boundary: what a job's process does to itself before running untrusted code (Linux).
+
+Applied in the forked job process, in this order:
+1. (its parent already entered new mount/net/pid/ipc/uts namespaces, plus a user namespace when not root)
+2. a new root: a size-limited tmpfs holding /work (the program's directory), /tmp, /dev/shm, four device
+   nodes, and read-only bind mounts of the system libraries and the Python installation; ``pivot_root``
+   into it and detach the old root, so the host file system is gone, not just hidden;
+3. drop to an unprivileged uid (root only: RLIMIT_NPROC does not bind root), no_new_privs, not dumpable;
+4. rlimits: CPU seconds, address space, file size, open files, no new processes/threads, no core files.
+Each step is skipped only when the probe found it unavailable; then `Plan` says so and the sandbox warns.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import signal
+import sys
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from csteer.runtime.sandbox import linux
+
+NOBODY = 65534
+WORKDIR_NAME = "work"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Which containment layers a job applies (decided once by the probe)."""
+
+    namespaces: bool = False  # mount/net/pid/ipc/uts (+ user when not root)
+    userns: bool = False  # needed when not root
+    new_root: bool = False  # pivot_root into a tmpfs root
+    drop_uid: int | None = None  # uid/gid to become (root only)
+    rlimits: bool = True
+    no_new_privs: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Plan:
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+
+
+def namespace_flags(plan: Plan) -> int:
+    flags = (
+        linux.CLONE_NEWNS | linux.CLONE_NEWNET | linux.CLONE_NEWPID | linux.CLONE_NEWIPC | linux.CLONE_NEWUTS
+    )
+    if plan.userns:
+        flags |= linux.CLONE_NEWUSER
+    return flags
+
+
+def enter_namespaces(plan: Plan) -> None:
+    """Called in the supervisor before it forks the job (the pid namespace applies to children)."""
+    uid, gid = os.getuid(), os.getgid()
+    linux.unshare(namespace_flags(plan))
+    if plan.userns:
+        # Map our own uid to root inside, so we may mount; outside we stay the unprivileged user.
+        with open("/proc/self/setgroups", "w") as fh:
+            fh.write("deny")
+        with open("/proc/self/uid_map", "w") as fh:
+            fh.write(f"0 {uid} 1")
+        with open("/proc/self/gid_map", "w") as fh:
+            fh.write(f"0 {gid} 1")
+
+
+def _ro_sources() -> list[str]:
+    """Host paths the program needs read-only: system libraries and this Python with its packages."""
+    candidates = ["/usr", "/lib", "/lib64", "/lib32", "/etc/ld.so.cache"]
+    candidates += [sys.base_prefix, sys.prefix, sys.exec_prefix, sys.base_exec_prefix]
+    candidates += [p for p in sys.path if p and ("site-packages" in p or "dist-packages" in p)]
+    result: list[str] = []
+    for path in sorted({os.path.abspath(p) for p in candidates if os.path.exists(p)}, key=len):
+        if not any(path == r or path.startswith(r.rstrip("/") + "/") for r in result):
+            result.append(path)
+    return result
+
+
+def _mirror(root: str, host_path: str) -> str:
+    return os.path.join(root, host_path.lstrip("/"))
+
+
+def build_root(root: str, disk_mb: int, uid: int) -> None:
+    """Mount a fresh tmpfs at `root`, populate it, and pivot into it."""
+    linux.mount(None, "/", None, linux.MS_REC | linux.MS_PRIVATE)
+    linux.mount("tmpfs", root, "tmpfs", linux.MS_NOSUID | linux.MS_NODEV, f"size={disk_mb}m,mode=755")
+    for src in _ro_sources():
+        dst = _mirror(root, src)
+        if os.path.islink(src):  # merged-/usr systems: /lib -> usr/lib
+            os.makedirs(os.path.dirname(dst), exist_ok=True)
+            os.symlink(os.readlink(src), dst)
+            continue
+        if os.path.isdir(src):
+            os.makedirs(dst, exist_ok=True)
+        else:
+            os.makedirs(os.path.dirname(dst), exist_ok=True)
+            open(dst, "w").close()
+        linux.mount(src, dst, None, linux.MS_BIND | linux.MS_REC)
+        linux.mount(
+            None,
+            dst,
+            None,
+            linux.MS_REMOUNT | linux.MS_BIND | linux.MS_RDONLY | linux.MS_NOSUID | linux.MS_NODEV,
+        )
+    dev = os.path.join(root, "dev")
+    os.makedirs(dev)
+    for name in ("null", "zero", "random", "urandom"):
+        target = os.path.join(dev, name)
+        open(target, "w").close()
+        linux.mount(f"/dev/{name}", target, None, linux.MS_BIND)
+    for name, mode in (("tmp", 0o1777), ("dev/shm", 0o1777), (WORKDIR_NAME, 0o700)):
+        path = os.path.join(root, name)
+        os.makedirs(path, exist_ok=True)
+        os.chmod(path, mode)
+    os.chown(os.path.join(root, WORKDIR_NAME), uid, uid)
+    old = os.path.join(root, ".oldroot")
+    os.makedirs(old)
+    linux.pivot_root(root, old)
+    os.chdir("/")
+    linux.umount2("/.oldroot", linux.MNT_DETACH)
+    os.rmdir("/.oldroot")
+
+
+def address_space_in_use() -> int:
+    """Bytes of address space mapped now (a forked warm child inherits the worker's libraries)."""
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        return 0
+
+
+def drop_and_limit(plan: Plan, limits: dict[str, Any], baseline_bytes: int) -> None:
+    """Become unprivileged and apply rlimits. Order matters: uid first, then NPROC (see module doc)."""
+    if plan.drop_uid is not None:
+        os.setgroups([])
+        os.setgid(plan.drop_uid)
+        os.setuid(plan.drop_uid)
+    if plan.no_new_privs:
+        linux.prctl(linux.PR_SET_NO_NEW_PRIVS, 1)
+        linux.prctl(linux.PR_SET_DUMPABLE, 0)
+    if sys.platform.startswith("linux"):
+        # Set after the uid change (a credential change clears it): die with the supervisor.
+        linux.prctl(linux.PR_SET_PDEATHSIG, signal.SIGKILL)
+    if not plan.rlimits:
+        return
+    cpu = int(limits["cpu_s"])
+    mem = baseline_bytes + int(limits["memory_mb"]) * 2**20
+    fsize = int(limits["file_size_mb"]) * 2**20
+    for res, soft, hard in (
+        (resource.RLIMIT_CPU, cpu, cpu + 1),
+        (resource.RLIMIT_AS, mem, mem),
+        (resource.RLIMIT_FSIZE, fsize, fsize),
+        (resource.RLIMIT_NOFILE, int(limits["open_files"]), int(limits["open_files"])),
+        (resource.RLIMIT_CORE, 0, 0),
+        # 0 means "no process or thread may be created", whatever else runs under this uid.
+        (resource.RLIMIT_NPROC, 0, 0),
+    ):
+        resource.setrlimit(res, (soft, hard))

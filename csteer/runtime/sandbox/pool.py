@@ -1,0 +1,108 @@
+"""The warm pool: one pre-started worker interpreter that forks a fresh supervisor per job.
+
+The worker imported the common modules once, so a job skips interpreter start-up and those imports; each job
+still gets its own processes, namespaces, root and rlimits (nothing is shared between jobs but read-only,
+copy-on-write memory). The worker exits when its control socket closes, i.e. when this process exits or
+the pool is closed; supervisors and jobs die with it (PR_SET_PDEATHSIG).
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import logging
+import socket
+import subprocess
+import threading
+
+from csteer.runtime.sandbox.probe import _helper_command, helper_env
+
+log = logging.getLogger("csteer.sandbox")
+
+
+class PoolError(RuntimeError):
+    pass
+
+
+class WarmPool:
+    def __init__(self, start_timeout_s: float = 120.0) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            self.proc = subprocess.Popen(
+                [*_helper_command("serve"), str(theirs.fileno())],
+                pass_fds=(theirs.fileno(),),
+                env=helper_env(),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+                cwd="/",
+            )
+        finally:
+            theirs.close()
+        self._sock = ours
+        self._lock = threading.Lock()
+        ours.settimeout(start_timeout_s)
+        try:
+            hello = json.loads(ours.recv(65536) or b"{}")
+        except (OSError, ValueError) as err:
+            self.close()
+            raise PoolError(f"warm worker did not start: {err}") from None
+        ours.settimeout(None)
+        if not hello.get("ready"):
+            self.close()
+            raise PoolError("warm worker did not start (no hello)")
+        self.preloaded: list[str] = hello.get("preloaded", [])
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def submit(self, job_fd: int, out_fd: int, err_fd: int) -> None:
+        """Hand one job's descriptors to the worker (they are duplicated into it; close yours after)."""
+        with self._lock:
+            try:
+                socket.send_fds(self._sock, [b"J"], [job_fd, out_fd, err_fd])
+            except OSError as err:
+                raise PoolError(f"warm worker is gone: {err}") from None
+
+    def close(self) -> None:
+        try:
+            self._sock.close()
+        except OSError:
+            pass
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+_pool: WarmPool | None = None
+_pool_failed: str | None = None
+_pool_lock = threading.Lock()
+
+
+def get_pool() -> WarmPool | None:
+    """The process-wide pool, started on first use; None (after one warning) if it cannot start."""
+    global _pool, _pool_failed
+    with _pool_lock:
+        if _pool is not None and not _pool.alive():
+            log.warning("csteer sandbox: warm worker died; restarting it")
+            _pool = None
+        if _pool is None and _pool_failed is None:
+            try:
+                _pool = WarmPool()
+                atexit.register(_pool.close)
+            except (PoolError, OSError) as err:
+                _pool_failed = str(err)
+                log.warning(
+                    "csteer sandbox: warm pool unavailable (%s); every job starts a fresh interpreter", err
+                )
+        return _pool
+
+
+def pool_status() -> tuple[bool, str]:
+    pool = get_pool()
+    if pool is None:
+        return False, _pool_failed or "not started"
+    return True, f"worker pid {pool.proc.pid}, preloaded: {', '.join(pool.preloaded)}"

@@ -1,0 +1,211 @@
+"""Find out which containment layers work on this machine (once per process) and say so loudly.
+
+`detect()` runs in a fresh single-threaded helper process (see `worker.probe`): it really tries each plan,
+strongest first, in a throw-away job (namespaces, new root, uid drop, rlimits) and checks from inside that
+the network is gone, the host file system is invisible and fork fails. `probe()` is the cached caller side.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+from typing import Any
+
+from csteer.runtime.sandbox import jail
+
+log = logging.getLogger("csteer.sandbox")
+
+_lock = threading.Lock()
+_cached: dict[str, Any] | None = None
+_warned = False
+
+
+def _candidates() -> list[jail.Plan]:
+    root = os.geteuid() == 0
+    drop = jail.NOBODY if root else None
+    full = jail.Plan(namespaces=True, userns=not root, new_root=True, drop_uid=drop, no_new_privs=True)
+    return [
+        full,
+        jail.Plan(namespaces=True, userns=not root, new_root=False, drop_uid=drop, no_new_privs=True),
+        jail.Plan(namespaces=False, drop_uid=drop, no_new_privs=True),
+        jail.Plan(namespaces=False, drop_uid=None, no_new_privs=False),
+    ]
+
+
+def _inside_checks(canary: str) -> dict[str, Any]:
+    result: dict[str, Any] = {"uid": os.getuid()}
+    try:
+        result["interfaces"] = [name for _, name in socket.if_nameindex()]
+    except OSError:
+        result["interfaces"] = []
+    result["host_fs_visible"] = os.path.exists(canary) or os.path.exists("/etc/passwd")
+    try:
+        pid = os.fork()
+    except OSError:
+        result["fork_blocked"] = True
+    else:
+        if pid == 0:
+            os._exit(0)
+        os.waitpid(pid, 0)
+        result["fork_blocked"] = False
+    return result
+
+
+def _trial(plan: jail.Plan) -> dict[str, Any]:
+    tmp = tempfile.mkdtemp(prefix="csteer-probe-")
+    canary = os.path.join(tmp, "canary")  # hidden under the job's tmpfs root when that works
+    open(canary, "w").close()
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # supervisor
+        try:
+            os.close(read_fd)
+            if plan.namespaces:
+                jail.enter_namespaces(plan)
+            inner = os.fork()
+            if inner == 0:  # the job
+                try:
+                    baseline = jail.address_space_in_use()
+                    uid = plan.drop_uid if plan.drop_uid is not None else os.getuid()
+                    if plan.new_root:
+                        jail.build_root(tmp, 8, uid)
+                    limits = {"cpu_s": 5, "memory_mb": 256, "file_size_mb": 1, "open_files": 32}
+                    jail.drop_and_limit(plan, limits, baseline)
+                    os.write(write_fd, json.dumps(_inside_checks(canary)).encode())
+                    os._exit(0)
+                except BaseException as err:
+                    os.write(write_fd, json.dumps({"error": f"{type(err).__name__}: {err}"}).encode())
+                    os._exit(1)
+            os.waitpid(inner, 0)
+            os._exit(0)
+        except BaseException as err:
+            os.write(write_fd, json.dumps({"error": f"{type(err).__name__}: {err}"}).encode())
+            os._exit(1)
+    os.close(write_fd)
+    data = b""
+    while chunk := os.read(read_fd, 65536):
+        data += chunk
+    os.close(read_fd)
+    os.waitpid(pid, 0)
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        return json.loads(data or b'{"error": "no report"}')
+    except ValueError:
+        return {"error": f"bad report: {data[:200]!r}"}
+
+
+def detect() -> dict[str, Any]:
+    """Try plans strongest first; return the first that works with what was observed inside it."""
+    report: dict[str, Any] = {
+        "platform": sys.platform,
+        "euid": os.geteuid() if hasattr(os, "geteuid") else None,
+    }
+    if not sys.platform.startswith("linux"):
+        report.update(plan=jail.Plan(rlimits=os.name == "posix").to_dict(), inside={}, errors=["not Linux"])
+        return report
+    errors = []
+    for plan in _candidates():
+        inside = _trial(plan)
+        if "error" not in inside:
+            report.update(plan=plan.to_dict(), inside=inside, errors=errors)
+            return report
+        errors.append(f"{_describe(plan)}: {inside['error']}")
+    report.update(plan=jail.Plan(rlimits=True).to_dict(), inside={}, errors=errors)
+    return report
+
+
+def _describe(plan: jail.Plan) -> str:
+    parts = ["namespaces" if plan.namespaces else "no namespaces"]
+    parts.append("new root" if plan.new_root else "host fs")
+    return ", ".join(parts)
+
+
+def layers(report: dict[str, Any]) -> list[tuple[str, bool, str]]:
+    """(layer, active, detail) rows for `csteer sandbox check` and the warning."""
+    plan = jail.Plan.from_dict(report.get("plan", {}))
+    inside = report.get("inside", {})
+    try:
+        import RestrictedPython  # noqa: F401
+
+        policy_ok = True
+    except ImportError:
+        policy_ok = False
+    net_ok = plan.namespaces and inside.get("interfaces", ["?"]) in ([], ["lo"])
+    return [
+        (
+            "policy (RestrictedPython)",
+            policy_ok,
+            "import allowlist, no dunder/frame attributes, guarded eval",
+        ),
+        ("separate interpreter, scrubbed env", True, "python -I, minimal environment, fresh temp dir"),
+        (
+            "namespaces (mount/net/pid/ipc/uts)",
+            plan.namespaces,
+            "user namespace too" if plan.userns else "as root",
+        ),
+        ("network isolation", net_ok, f"interfaces inside: {inside.get('interfaces', '?')}"),
+        (
+            "host file system hidden",
+            plan.new_root and not inside.get("host_fs_visible", True),
+            "tmpfs root + pivot_root",
+        ),
+        ("unprivileged uid", inside.get("uid", 0) != 0, f"uid inside: {inside.get('uid', '?')}"),
+        ("rlimits (cpu, memory, file size, open files)", plan.rlimits, "setrlimit"),
+        ("no new processes/threads", bool(inside.get("fork_blocked")), "RLIMIT_NPROC=0 after the uid drop"),
+        ("no_new_privs", plan.no_new_privs, "prctl"),
+        ("seccomp", False, "not used (optional layer, not implemented)"),
+    ]
+
+
+def _helper_command(mode: str) -> list[str]:
+    """Command line of a helper interpreter (`python -I`, csteer importable from wherever it lives)."""
+    import csteer
+
+    package_root = os.path.dirname(os.path.dirname(os.path.abspath(csteer.__file__)))
+    boot = f"import sys; sys.path.insert(0, {package_root!r}); from csteer.runtime.sandbox import worker; worker.main()"
+    return [sys.executable, "-I", "-c", boot, mode]
+
+
+def helper_env() -> dict[str, str]:
+    """The whole environment a sandbox process gets: nothing from the caller beyond locale basics."""
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONIOENCODING": "utf-8"}
+    env.update(
+        PYTHONDONTWRITEBYTECODE="1", OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1"
+    )
+    env["HOME"] = "/work"
+    return env
+
+
+def probe() -> dict[str, Any]:
+    """The cached probe report for this process; warns once when a layer is missing."""
+    global _cached, _warned
+    with _lock:
+        if _cached is None:
+            try:
+                out = subprocess.run(
+                    _helper_command("probe"),
+                    env=helper_env(),
+                    capture_output=True,
+                    text=True,
+                    timeout=60,
+                    check=False,
+                )
+                _cached = json.loads(out.stdout)
+            except (OSError, ValueError, subprocess.SubprocessError) as err:
+                _cached = {"plan": jail.Plan().to_dict(), "inside": {}, "errors": [f"probe failed: {err}"]}
+        if not _warned:
+            _warned = True
+            missing = [name for name, ok, _ in layers(_cached) if not ok and name != "seccomp"]
+            if missing:
+                log.warning(
+                    "csteer sandbox is degraded; inactive layers: %s (see `csteer sandbox check`)",
+                    ", ".join(missing),
+                )
+        return _cached
