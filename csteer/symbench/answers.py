@@ -127,8 +127,8 @@ def parse_option_letter(text: str, options: dict[str, str]) -> tuple[str | None,
     if not core:
         return None, "empty answer"
     m = _LEADING_LETTER.match(core)
-    if m and m.group(1).upper() == m.group(1):
-        letter, rest = m.group(1), m.group(2).strip()
+    if m:
+        letter, rest = m.group(1).upper(), m.group(2).strip()
         if letter not in options:
             return None, f"({letter}) is not one of the options {sorted(options)}"
         if rest:

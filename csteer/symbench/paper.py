@@ -77,7 +77,7 @@ def _abbreviates(short: str, full: str) -> bool:
     """True when each word of the table's (abbreviated) name starts the matching word of `full`:
     "Cons. Linear Arrange." ~ "Constrained Linear Arrangement", "Eight Queen" ~ "Eight Queens"."""
     a, b = _words(short), _words(full)
-    return len(a) == len(b) and all(y.startswith(x) for x, y in zip(a, b))
+    return len(a) == len(b) and all(y.startswith(x) for x, y in zip(a, b, strict=True))
 
 
 def paper_row_for_name(paper_name: str) -> PaperRow | None:
