@@ -13,7 +13,6 @@ Each step is skipped only when the probe found it unavailable; then `Plan` says 
 from __future__ import annotations
 
 import os
-import resource
 import signal
 import sys
 from dataclasses import asdict, dataclass
@@ -147,6 +146,8 @@ def drop_and_limit(plan: Plan, limits: dict[str, Any], baseline_bytes: int) -> N
         linux.prctl(linux.PR_SET_PDEATHSIG, signal.SIGKILL)
     if not plan.rlimits:
         return
+    import resource  # POSIX only; imported here so the module loads on Windows too
+
     cpu = int(limits["cpu_s"])
     mem = baseline_bytes + int(limits["memory_mb"]) * 2**20
     fsize = int(limits["file_size_mb"]) * 2**20
