@@ -97,6 +97,17 @@ def _gguf_patterns(quant: str | None) -> list[str]:
     return sorted({f"*{quant.lower()}*.gguf", f"*{quant.upper()}*.gguf", f"*{quant}*.gguf"})
 
 
+def _matching(snapshot: Path, patterns: list[str]) -> list[Path]:
+    """Files of the snapshot that match: offline, snapshot_download returns the folder unfiltered."""
+    from fnmatch import fnmatch
+
+    return sorted(
+        f
+        for f in snapshot.rglob("*")
+        if any(fnmatch(f.relative_to(snapshot).as_posix(), pat) for pat in patterns)
+    )
+
+
 def _link_or_copy(src: Path, dst: Path, progress: store.Progress | None) -> str:
     """Hard-link the cached blob when possible (same filesystem), else copy; return the file's sha256."""
     real = src.resolve()
@@ -155,40 +166,46 @@ def pull(
         return store.register_external(entry)
 
     with store.staging(p.name) as stage:
-        if p.fmt == "gguf":
-            snapshot = _download(p, _gguf_patterns(p.quant))
-            ggufs = sorted(snapshot.rglob("*.gguf"))
-            if ggufs:
-                say(f"csteer: {len(ggufs)} GGUF file(s) for {p.repo}: {', '.join(g.name for g in ggufs)}")
-                if len(ggufs) > 1 and not all("-of-" in g.name for g in ggufs):
-                    raise UsageError(
-                        f"{p.repo} has several matching GGUF files ({', '.join(g.name for g in ggufs)}); "
-                        "pick one with --quant"
-                    )
-                shas = [_link_or_copy(g, stage / g.name, None) for g in ggufs]
-                path = stage / ggufs[0].name  # a split model loads from its first part
-                sha = shas[0] if len(shas) == 1 else store.sha256_tree(stage)
-            else:
-                path = stage / f"{p.name}.gguf"
-                src = _checkpoint(p, say)
-                quant_ = p.quant or "q4_k_m"
-                say(f"csteer: converting {p.repo} to GGUF {quant_} (this takes a while)")
-                _to_gguf()(src, path, quant_)
-                sha = store.sha256_file(path)
-        else:  # onnx
-            snapshot = _download(p, ONNX_PATTERNS)
-            if list(snapshot.rglob("*.onnx")):
-                path, sha = store.copy_into(snapshot, stage)
-            else:
-                src = _checkpoint(p, say)
-                path = stage / p.name
-                quant_ = p.quant or "int4"
-                say(f"csteer: exporting {p.repo} to ONNX {quant_} (this takes a while)")
-                _to_onnx()(src, path, quant_)
-                sha = store.sha256_tree(path)
+        path, sha = (_stage_gguf if p.fmt == "gguf" else _stage_onnx)(p, stage, say)
         report = check_format(path, p.fmt)
         entry = _entry(p, path, sha, report.summary, report.details, p.fmt)
         return store.commit(stage, entry)
+
+
+def _stage_gguf(p: PullPlan, stage: Path, say: Notify) -> tuple[Path, str]:
+    """The repo's GGUF for the quant if it has one, else its checkpoint quantized locally."""
+    snapshot = _download(p, _gguf_patterns(p.quant))
+    ggufs = _matching(snapshot, _gguf_patterns(p.quant))
+    if not ggufs:
+        path = stage / f"{p.name}.gguf"
+        src = _checkpoint(p, say)
+        quant = p.quant or "q4_k_m"
+        say(f"csteer: converting {p.repo} to GGUF {quant} (this takes a while)")
+        _to_gguf()(src, path, quant)
+        return path, store.sha256_file(path)
+    say(f"csteer: {len(ggufs)} GGUF file(s) for {p.repo}: {', '.join(g.name for g in ggufs)}")
+    if len(ggufs) > 1 and not all("-of-" in g.name for g in ggufs):
+        names = ", ".join(g.name for g in ggufs)
+        raise UsageError(f"{p.repo} has several matching GGUF files ({names}); pick one with --quant")
+    shas = [_link_or_copy(g, stage / g.name, None) for g in ggufs]
+    path = stage / ggufs[0].name  # a split model loads from its first part
+    return path, shas[0] if len(shas) == 1 else store.sha256_tree(stage)
+
+
+def _stage_onnx(p: PullPlan, stage: Path, say: Notify) -> tuple[Path, str]:
+    """The repo's ONNX files if it has some, else its checkpoint exported and quantized locally."""
+    snapshot = _download(p, ONNX_PATTERNS)
+    path = stage / p.name
+    if _matching(snapshot, ["*.onnx"]):
+        for file in _matching(snapshot, ONNX_PATTERNS):
+            (path / file.relative_to(snapshot)).parent.mkdir(parents=True, exist_ok=True)
+            _link_or_copy(file, path / file.relative_to(snapshot), None)
+    else:
+        src = _checkpoint(p, say)
+        quant = p.quant or "int4"
+        say(f"csteer: exporting {p.repo} to ONNX {quant} (this takes a while)")
+        _to_onnx()(src, path, quant)
+    return path, store.sha256_tree(path)
 
 
 def _checkpoint(p: PullPlan, say: Notify) -> Path:
