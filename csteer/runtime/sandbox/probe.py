@@ -156,7 +156,12 @@ def layers(report: dict[str, Any]) -> list[tuple[str, bool, str]]:
             plan.new_root and not inside.get("host_fs_visible", True),
             "tmpfs root + pivot_root",
         ),
-        ("unprivileged uid", inside.get("uid", 0) != 0, f"uid inside: {inside.get('uid', '?')}"),
+        (
+            "unprivileged uid",
+            inside.get("uid", 0) != 0 or (plan.userns and report.get("euid") not in (None, 0)),
+            f"uid inside: {inside.get('uid', '?')}"
+            + (f" (user namespace, host uid {report.get('euid')})" if plan.userns else ""),
+        ),
         ("rlimits (cpu, memory, file size, open files)", plan.rlimits, "setrlimit"),
         ("no new processes/threads", bool(inside.get("fork_blocked")), "RLIMIT_NPROC=0 after the uid drop"),
         ("no_new_privs", plan.no_new_privs, "prctl"),
@@ -165,11 +170,13 @@ def layers(report: dict[str, Any]) -> list[tuple[str, bool, str]]:
 
 
 def _helper_command(mode: str) -> list[str]:
-    """Command line of a helper interpreter (`python -I`, csteer importable from wherever it lives)."""
+    """Command line of a helper interpreter: `python -I` (no environment influence) with the caller's
+    import path, so it finds csteer and the same packages however they were installed."""
     import csteer
 
     package_root = os.path.dirname(os.path.dirname(os.path.abspath(csteer.__file__)))
-    boot = f"import sys; sys.path.insert(0, {package_root!r}); from csteer.runtime.sandbox import worker; worker.main()"
+    paths = [package_root] + [p for p in sys.path if p and os.path.isdir(p)]
+    boot = f"import sys; sys.path[:0] = {paths!r}; from csteer.runtime.sandbox import worker; worker.main()"
     return [sys.executable, "-I", "-c", boot, mode]
 
 
@@ -197,6 +204,8 @@ def probe() -> dict[str, Any]:
                     timeout=60,
                     check=False,
                 )
+                if out.returncode != 0 or not out.stdout.strip():
+                    raise ValueError(f"exit {out.returncode}: {out.stderr.strip()[-300:]}")
                 _cached = json.loads(out.stdout)
             except (OSError, ValueError, subprocess.SubprocessError) as err:
                 _cached = {"plan": jail.Plan().to_dict(), "inside": {}, "errors": [f"probe failed: {err}"]}

@@ -135,16 +135,19 @@ class _Job:
                     return
                 except pool.PoolError:
                     pass  # fall through to a cold start for this job
-        self.proc = subprocess.Popen(
-            [*probe._helper_command("cold"), str(theirs.fileno())],
-            pass_fds=(theirs.fileno(),),
-            env=probe.helper_env(),
-            stdin=subprocess.DEVNULL,
-            stdout=out_w,
-            stderr=err_w,
-            start_new_session=True,
-            cwd="/",
-        )
+        try:
+            self.proc = subprocess.Popen(
+                [*probe._helper_command("cold"), str(theirs.fileno())],
+                pass_fds=(theirs.fileno(),),
+                env=probe.helper_env(),
+                stdin=subprocess.DEVNULL,
+                stdout=out_w,
+                stderr=err_w,
+                start_new_session=True,
+                cwd="/",
+            )
+        except OSError as err:
+            raise SandboxError(f"cannot start the sandbox interpreter {sys.executable}: {err}") from None
 
     def _kill(self) -> None:
         """SIGKILL the supervisor's process group (the job is in it) and both pids by number."""
@@ -184,7 +187,10 @@ class _Job:
             limit = (killed_at + _DRAIN_GRACE_S if killed_at is not None else self.deadline) - now
             for key, _ in sel.select(timeout=max(0.0, limit)):
                 if key.fileobj is sock:
-                    data = sock.recv(65536)
+                    try:
+                        data = sock.recv(65536)
+                    except OSError:
+                        data = b""
                     if not data:
                         sel.unregister(sock)
                         sock_open = False
