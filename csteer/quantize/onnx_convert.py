@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +38,8 @@ def to_onnx(src: str | Path, out_dir: str | Path, quant: str = "int8", *, progre
     with atomic_dir(out_dir) as work:
         export_dir = work / "export"
         _export(src, export_dir, progress)
-        quantize_onnx(export_dir / MODEL_FILE, work / MODEL_FILE, quant)
+        with _quiet():
+            quantize_onnx(export_dir / MODEL_FILE, work / MODEL_FILE, quant)
         for name in SIDE_FILES:
             for origin in (export_dir / name, src / name):
                 if origin.is_file():
@@ -67,6 +70,13 @@ def _export(src: Path, dest: Path, progress: bool) -> None:
         print(
             f"csteer: exporting {src.name} to ONNX (optimum, text-generation-with-past)...", file=sys.stderr
         )
+    with _quiet():
+        _run_export(main_export, src, dest)
+    if not (dest / MODEL_FILE).is_file():
+        raise CsteerError(f"ONNX export of {src} produced no {MODEL_FILE}")
+
+
+def _run_export(main_export: Any, src: Path, dest: Path) -> None:
     try:
         main_export(
             model_name_or_path=str(src),
@@ -79,8 +89,30 @@ def _export(src: Path, dest: Path, progress: bool) -> None:
     except (ValueError, KeyError, OSError) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise CsteerError(f"ONNX export of {src} failed: {first}") from err
-    if not (dest / MODEL_FILE).is_file():
-        raise CsteerError(f"ONNX export of {src} produced no {MODEL_FILE}")
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Tracer and quantizer chatter is for library developers: keep stderr to our own lines."""
+    import logging
+    import warnings
+
+    logging.disable(logging.WARNING)
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_level = hf_logging.get_verbosity()
+        hf_logging.set_verbosity_error()
+    except ImportError:
+        hf_logging = None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logging.disable(logging.NOTSET)
+        if hf_logging is not None:
+            hf_logging.set_verbosity(hf_level)
 
 
 def _save(model: Any, path: Path) -> None:
@@ -98,6 +130,15 @@ def _save(model: Any, path: Path) -> None:
 
 def quantize_onnx(src: Path, dst: Path, quant: str) -> None:
     """Write `dst` from the fp32 graph `src`: fp32 copy, fp16 cast, int8 dynamic or 4-bit MatMulNBits."""
+    try:
+        _quantize_onnx(src, dst, quant)
+    except ImportError as err:
+        raise CsteerError(
+            f"ONNX {quant} quantization needs {err.name}: pip install 'csteer[quantize]'"
+        ) from err
+
+
+def _quantize_onnx(src: Path, dst: Path, quant: str) -> None:
     import onnx
 
     if quant == "int8":
@@ -109,7 +150,7 @@ def quantize_onnx(src: Path, dst: Path, quant: str) -> None:
             str(dst),
             weight_type=QuantType.QInt8,
             op_types_to_quantize=["MatMul"],
-            per_channel=True,
+            per_channel=False,  # measured: per-channel MatMul weights agree worse with fp32 here
             use_external_data_format=_external_size(src) > _PROTO_LIMIT,
             extra_options={"MatMulConstBOnly": True},
         )

@@ -176,6 +176,16 @@ class OnnxEngine:
         present = [outputs[name.replace("past_key_values", "present")] for name in self.past_names]
         return outputs["logits"][0], present
 
+    def logits_of(self, ids: list[int]) -> Any:
+        """Logits at every position of `ids` from an empty cache (verification, perplexity)."""
+        import numpy as np
+
+        past, rows = self._empty_past(), []
+        for start in range(0, len(ids), PREFILL_CHUNK):
+            logits, past = self.forward(ids[start : start + PREFILL_CHUNK], start, past)
+            rows.append(logits)
+        return np.concatenate(rows)
+
     def _prefill(self, tokens: list[int]) -> tuple[Any, int]:
         """Logits after `tokens`, reusing the cached prefix; returns (last logits, tokens evaluated)."""
         import numpy as np
