@@ -1,0 +1,355 @@
+"""Run bench jobs (task x sample x method) through the steering loop and append one record each.
+
+Local in-process engines (gguf, onnx) hold one model context behind a lock, so their samples run one
+at a time in the calling thread (Ctrl-C then interrupts the model call itself). Remote engines get a
+pool of `concurrency` threads; on Ctrl-C the pool stops taking jobs and each running sample stops at
+its next step (the loop's trace hook is called before every model call). A stopped sample writes
+nothing, so the file only ever holds finished samples and the next run asks it again.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from csteer.bench.methods import Method, expand_methods
+from csteer.bench.results import RECORD_VERSION, Key, ResultsWriter, describe, fingerprint
+from csteer.bench.samples import plan_samples, select_tasks
+from csteer.errors import CsteerError, UsageError
+from csteer.symbench.base import Sample, Task
+
+ANSWER_CLIP = 2000  # characters of an answer kept in a record
+Notify = Callable[[str], None]
+
+
+@dataclass
+class BenchConfig:
+    out: Path
+    tasks: str = "all"
+    methods: str = "codesteer"
+    model: str = "embedded"
+    coach: str = "embedded"
+    samples: int = 10
+    complexity: int | None = None
+    seed: int = 0
+    concurrency: int = 1
+    data: Path | None = None
+    ablate: str | None = None
+    retry_errors: bool = False
+    max_turns: int = 5
+    temperature: float = 0.0
+    task_kind: str | None = None
+    coach_kind: str | None = None
+    profile: str | None = None
+    code_timeout: float = 10.0
+    n_ctx: int = 8192
+    threads: int | None = None
+    gpu_layers: int | None = None
+
+    def settings(self) -> dict[str, Any]:
+        """What decides a sample's result; a results file holds runs of one setting only."""
+        return {
+            "model": self.model,
+            "coach": self.coach,
+            "task_kind": self.task_kind,
+            "coach_kind": self.coach_kind,
+            "profile": self.profile,
+            "max_turns": self.max_turns,
+            "temperature": self.temperature,
+            "seed": self.seed,
+            "complexity": self.complexity,
+            "data": str(Path(self.data).expanduser().resolve()) if self.data else None,
+            "code_timeout": self.code_timeout,
+        }
+
+    def check(self) -> None:
+        if self.samples < 1:
+            raise UsageError("--samples must be at least 1")
+        if self.concurrency < 1:
+            raise UsageError("--concurrency must be at least 1")
+        if self.max_turns < 0:
+            raise UsageError(f"--max-turns must be >= 0, got {self.max_turns}")
+        if self.code_timeout <= 0:
+            raise UsageError("--timeout must be positive")
+        if self.n_ctx < 512:
+            raise UsageError("--n-ctx must be at least 512")
+
+
+@dataclass(frozen=True)
+class Job:
+    task: Task
+    sample: Sample
+    method: Method
+    complexity: int | None
+
+    @property
+    def key(self) -> Key:
+        return (self.task.id, self.method.name, self.sample.id)
+
+
+@dataclass
+class Summary:
+    planned: int = 0  # jobs this invocation covers
+    already_done: int = 0  # skipped: a record was in the file
+    todo: int = 0
+    written: int = 0
+    correct: int = 0
+    errors: int = 0
+    stale_errors: int = 0  # errored records left alone (no --retry-errors)
+    stopped: bool = False
+    serial: bool = True
+    methods: list[str] = field(default_factory=list)
+
+
+class Observer:
+    """What the runner tells its caller; the CLI draws a progress bar from it."""
+
+    def start(self, summary: Summary) -> None: ...
+
+    def record(self, record: dict[str, Any]) -> None: ...
+
+
+class _Stopped(Exception):
+    """Raised from the loop's trace hook when the run is stopping."""
+
+
+class BenchRunner:
+    def __init__(self, config: BenchConfig, notify: Notify | None = None, observer: Observer | None = None):
+        config.check()
+        self.config = config
+        self.notify = notify or (lambda _msg: None)
+        self.observer = observer or Observer()
+        self.stop = threading.Event()
+        self.settings = config.settings()
+        self.fingerprint = fingerprint(self.settings)
+        self._engines: dict[str, Any] = {}
+
+    # --- planning -------------------------------------------------------------------------------------
+    def plan(self) -> list[Job]:
+        cfg = self.config
+        methods = expand_methods(cfg.methods, cfg.ablate)
+        selection = select_tasks(cfg.tasks)
+        planned = plan_samples(selection, cfg.samples, cfg.complexity, cfg.seed, cfg.data, self.notify)
+        jobs = []
+        for item in planned:
+            for sample in item.samples:
+                for method in methods:
+                    jobs.append(Job(item.task, sample, method, item.complexity))
+        return jobs
+
+    # --- running --------------------------------------------------------------------------------------
+    def run(self) -> Summary:
+        jobs = self.plan()
+        summary = Summary(planned=len(jobs), methods=list(dict.fromkeys(j.method.name for j in jobs)))
+        writer = ResultsWriter(self.config.out)
+        contents = writer.open()
+        try:
+            for note in describe(contents, repaired=True):
+                self.notify(f"csteer: {self.config.out}: {note}")
+            self._check_settings(contents.records)
+            latest = contents.latest()
+            todo = []
+            for job in jobs:
+                previous = latest.get(job.key)
+                if previous is None:
+                    todo.append(job)
+                elif previous.get("error"):
+                    if self.config.retry_errors:
+                        todo.append(job)
+                    else:
+                        summary.stale_errors += 1
+                else:
+                    summary.already_done += 1
+            summary.todo = len(todo)
+            if summary.stale_errors:
+                self.notify(
+                    f"csteer: {summary.stale_errors} sample(s) errored in an earlier run; "
+                    "--retry-errors runs them again"
+                )
+            if not todo:
+                self.observer.start(summary)
+                return summary
+            summary.serial = self._load_engines(todo)
+            self.observer.start(summary)
+            if summary.serial:
+                self._run_serial(todo, writer, summary)
+            else:
+                self._run_pool(todo, writer, summary)
+        finally:
+            writer.close()
+        return summary
+
+    def _write(self, writer: ResultsWriter, record: dict[str, Any], summary: Summary) -> None:
+        writer.append(record)
+        summary.written += 1
+        summary.correct += bool(record["correct"])
+        summary.errors += bool(record["error"])
+        self.observer.record(record)
+
+    def _run_serial(self, todo: list[Job], writer: ResultsWriter, summary: Summary) -> None:
+        try:
+            for job in todo:
+                record = self.run_job(job)
+                if record is not None:
+                    self._write(writer, record, summary)
+        except KeyboardInterrupt:
+            self.stop.set()
+            summary.stopped = True
+
+    def _run_pool(self, todo: list[Job], writer: ResultsWriter, summary: Summary) -> None:
+        pool = ThreadPoolExecutor(max_workers=self.config.concurrency, thread_name_prefix="csteer-bench")
+        pending: set[Future[dict[str, Any] | None]] = {pool.submit(self.run_job, job) for job in todo}
+        try:
+            while pending:
+                try:
+                    done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+                except KeyboardInterrupt:
+                    self.stop.set()
+                    summary.stopped = True
+                    self.notify("csteer: stopping: finished samples are saved; the running ones are dropped")
+                    continue
+                for future in done:
+                    if future.cancelled():
+                        continue
+                    record = future.result()
+                    if record is not None:
+                        self._write(writer, record, summary)
+                if self.stop.is_set():
+                    for future in pending:
+                        future.cancel()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    # --- one sample -----------------------------------------------------------------------------------
+    def run_job(self, job: Job) -> dict[str, Any] | None:
+        """Ask one sample with one method; the record to write, or None when the run is stopping."""
+        from csteer.runtime.loop import LoopConfig, SteeringLoop
+
+        if self.stop.is_set():
+            return None
+        cfg = self.config
+        started = time.perf_counter()
+        record: dict[str, Any] = {
+            "v": RECORD_VERSION,
+            "task": job.task.id,
+            "method": job.method.name,
+            "sample_id": job.sample.id,
+            "correct": None,
+            "answer": None,
+            "reason": None,
+            "turns": 0,
+            "stop_reason": None,
+            "task_tokens": None,
+            "coach_tokens": None,
+            "seconds": None,
+            "error": None,
+            "complexity": job.complexity,
+            "fingerprint": self.fingerprint,
+            "settings": self.settings,
+        }
+        try:
+            loop = SteeringLoop(
+                self._engines["task"],
+                self._engines.get("coach") if job.method.needs_coach else None,
+                self._engines["sandbox"],
+                LoopConfig(
+                    policy=job.method.policy,
+                    max_turns=cfg.max_turns,
+                    symbolic_check=job.method.symbolic_check,
+                    self_check=job.method.self_check,
+                    temperature=cfg.temperature,
+                    seed=cfg.seed,
+                ),
+                profile=self._engines.get("profile") if job.method.needs_coach else None,
+                trace=self._trace,
+            )
+            run = loop.run(job.sample.question)
+            record.update(
+                answer=_clip(run.answer),
+                turns=len(run.turns),
+                stop_reason=run.stop_reason,
+                task_tokens=run.task_tokens,
+                coach_tokens=run.coach_tokens,
+            )
+            if run.answer is None:
+                record.update(correct=False, reason="no answer")
+            else:
+                verdict = job.task.verify(job.sample, run.answer)
+                record.update(correct=bool(verdict.correct), reason=verdict.reason)
+        except _Stopped:
+            return None
+        except CsteerError as err:
+            record["error"] = _one_line(str(err))
+        except Exception as err:  # noqa: BLE001 - one sample's failure must not end the run
+            record["error"] = _one_line(f"{type(err).__name__}: {err}")
+        record["seconds"] = round(time.perf_counter() - started, 3)
+        record["time"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        return record
+
+    def _trace(self, _message: str) -> None:
+        if self.stop.is_set():
+            raise _Stopped
+
+    # --- engines --------------------------------------------------------------------------------------
+    def _load_engines(self, todo: list[Job]) -> bool:
+        """Build the engines the jobs need; True when they must run serially (a local engine)."""
+        from csteer.runtime.ask import build_engine, coach_profile
+        from csteer.runtime.engines import EngineOptions, parse_spec
+        from csteer.runtime.sandbox import Limits, Sandbox
+
+        cfg = self.config
+        notify = self.notify
+        options = EngineOptions(n_ctx=cfg.n_ctx, threads=cfg.threads, gpu_layers=cfg.gpu_layers)
+        needs_coach = any(job.method.needs_coach for job in todo)
+        specs = [cfg.model] + ([cfg.coach] if needs_coach else [])
+        local = [spec for spec in specs if parse_spec(spec, notify=notify).is_local]
+        self._engines["task"] = build_engine(cfg.model, cfg.task_kind, options, notify)
+        if needs_coach:
+            coach = build_engine(cfg.coach, cfg.coach_kind, options, notify)
+            self._engines["coach"] = coach
+            self._engines["profile"] = coach_profile(cfg.coach, coach, cfg.profile)
+        timeout = cfg.code_timeout
+        self._engines["sandbox"] = Sandbox(Limits(timeout_s=timeout, cpu_s=max(1, int(timeout) + 1)))
+        if local:
+            extra = f" (--concurrency {cfg.concurrency} does not apply)" if cfg.concurrency > 1 else ""
+            notify(
+                f"csteer: {', '.join(dict.fromkeys(local))} runs in-process: samples run one at a time{extra}"
+            )
+            return True
+        return cfg.concurrency == 1
+
+    def _check_settings(self, records: list[dict[str, Any]]) -> None:
+        other = next((r for r in records if r.get("fingerprint") != self.fingerprint), None)
+        if other is None:
+            return
+        theirs = other.get("settings") or {}
+        diff = [
+            f"{name} {theirs.get(name)!r} -> {value!r}"
+            for name, value in self.settings.items()
+            if theirs.get(name) != value
+        ]
+        raise UsageError(
+            f"{self.config.out} holds results of other settings ({'; '.join(diff) or 'unknown'}); "
+            "resume with the same settings or write to another --out"
+        )
+
+
+def _clip(text: str | None) -> str | None:
+    if text is None or len(text) <= ANSWER_CLIP:
+        return text
+    return text[:ANSWER_CLIP] + "..."
+
+
+def _one_line(text: str) -> str:
+    line = " ".join(text.split())
+    return line[:300] or "error"
+
+
+def summary_dict(summary: Summary) -> dict[str, Any]:
+    return asdict(summary)

@@ -1,0 +1,257 @@
+"""`csteer bench`: run SymBench methods into a resumable results file; `csteer bench report` summarizes it."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from csteer.cli.common import handle_errors
+
+CONTEXT = {"help_option_names": ["-h", "--help"]}
+
+
+@click.group(invoke_without_command=True, context_settings=CONTEXT)
+@click.option(
+    "--tasks",
+    default="all",
+    show_default=True,
+    metavar="LIST",
+    help="Task ids (comma separated), or all, seen, unseen.",
+)
+@click.option(
+    "--method",
+    "methods",
+    default="codesteer",
+    show_default=True,
+    metavar="M[,M...]",
+    help="codesteer, self, only-question, all-text, all-code, code-first-rule (comma separated).",
+)
+@click.option(
+    "-m",
+    "--model",
+    "model_spec",
+    default="embedded",
+    show_default=True,
+    metavar="SPEC",
+    help="Task model spec (as for `csteer ask`).",
+)
+@click.option(
+    "--coach",
+    "coach_spec",
+    default="embedded",
+    show_default=True,
+    metavar="SPEC",
+    help="Steering model spec.",
+)
+@click.option("--samples", type=int, default=10, show_default=True, help="Samples per task.")
+@click.option(
+    "--complexity",
+    type=int,
+    default=None,
+    help="Complexity level of generated samples (default: each task's first).",
+)
+@click.option(
+    "--seed", type=int, default=0, show_default=True, help="Seed of sample generation and sampling."
+)
+@click.option(
+    "--concurrency",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Questions in flight against remote/server engines.",
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Results JSONL (appended; a re-run resumes).",
+)
+@click.option(
+    "--data",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Load samples from a dataset_gather-style folder instead of generating.",
+)
+@click.option(
+    "--ablate",
+    default=None,
+    metavar="LIST",
+    help="Extra variants without checkers: symbolic-check,self-check.",
+)
+@click.option("--retry-errors", is_flag=True, help="Run again the samples whose latest record is an error.")
+@click.option(
+    "--max-turns", type=int, default=5, show_default=True, help="Review turns after the first answer."
+)
+@click.option(
+    "--temperature", type=float, default=0.0, show_default=True, help="Sampling temperature of both models."
+)
+@click.option(
+    "--task-kind",
+    type=click.Choice(["base", "instruct"]),
+    default=None,
+    help="Prompt style of the task model.",
+)
+@click.option(
+    "--coach-kind", type=click.Choice(["base", "instruct"]), default=None, help="Prompt style of the coach."
+)
+@click.option(
+    "--profile",
+    type=click.Choice(["codesteer-v1", "self", "base-fewshot"]),
+    default=None,
+    help="Coach prompt profile.",
+)
+@click.option(
+    "--timeout",
+    "code_timeout",
+    type=float,
+    default=10.0,
+    show_default=True,
+    help="Seconds each generated program may run.",
+)
+@click.option("--n-ctx", type=int, default=8192, show_default=True, help="Context size of local models.")
+@click.option("--threads", type=int, default=None, help="CPU threads for local models.")
+@click.option("--gpu-layers", type=int, default=None, help="Layers to offload to the GPU.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no table at the end.")
+@click.pass_context
+@handle_errors
+def bench(ctx: click.Context, **options: Any) -> None:
+    """Run SymBench tasks with one or more methods; results go to --out, one JSON line per sample.
+
+    A run killed at any moment resumes when started again with the same arguments: samples already
+    in the file are skipped. The table of the whole file is printed at the end.
+
+    \b
+    Examples:
+      csteer bench --tasks number_multiply,letters --method all-code,codesteer --samples 5 --out r.jsonl
+      csteer bench --tasks unseen -m openai:qwen@http://127.0.0.1:8080/v1 --concurrency 8 --out r.jsonl
+      csteer bench report r.jsonl --html r.html --png r.png
+
+    Exit codes: 0 done, 1 some samples errored (see --retry-errors) or a runtime failure,
+    2 usage error, 130 interrupted (what finished is saved).
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from csteer.errors import CsteerError, UsageError
+
+    if options["out"] is None:
+        raise UsageError("--out FILE is required (the results file; a re-run with the same file resumes)")
+    summary = _run(options)
+    if summary.stopped:
+        click.echo(f"csteer: interrupted; {summary.written} record(s) saved to {options['out']}", err=True)
+        sys.exit(130)
+    if summary.errors:
+        raise CsteerError(
+            f"{summary.errors} sample(s) failed with an error (see the `error` field); "
+            "--retry-errors runs them again"
+        )
+
+
+def _run(options: dict[str, Any]) -> Any:
+    from csteer.bench.runner import BenchConfig, BenchRunner
+
+    config = BenchConfig(
+        out=options["out"],
+        tasks=options["tasks"],
+        methods=options["methods"],
+        model=options["model_spec"],
+        coach=options["coach_spec"],
+        samples=options["samples"],
+        complexity=options["complexity"],
+        seed=options["seed"],
+        concurrency=options["concurrency"],
+        data=options["data"],
+        ablate=options["ablate"],
+        retry_errors=options["retry_errors"],
+        max_turns=options["max_turns"],
+        temperature=options["temperature"],
+        task_kind=options["task_kind"],
+        coach_kind=options["coach_kind"],
+        profile=options["profile"],
+        code_timeout=options["code_timeout"],
+        n_ctx=options["n_ctx"],
+        threads=options["threads"],
+        gpu_layers=options["gpu_layers"],
+    )
+    quiet = options["quiet"]
+    from csteer.bench.progress import ProgressObserver
+
+    notify = lambda msg: click.echo(msg, err=True)  # noqa: E731
+    observer = ProgressObserver(enabled=not quiet)
+    runner = BenchRunner(config, notify=notify, observer=observer)
+    try:
+        summary = runner.run()
+    finally:
+        observer.close()
+    click.echo(
+        f"csteer: {summary.written} new record(s) in {config.out} ({summary.correct} correct, "
+        f"{summary.errors} errors); {summary.already_done} already done",
+        err=True,
+    )
+    if not quiet and not summary.stopped:
+        from rich.console import Console
+
+        from csteer.bench.report import build_report, render_table
+
+        Console().print(render_table(build_report(config.out)))
+    return summary
+
+
+@bench.command("report", context_settings=CONTEXT)
+@click.argument("results", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--html",
+    "html_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write an HTML report.",
+)
+@click.option(
+    "--png",
+    "png_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write a bar chart of accuracy.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON instead of a table.")
+@handle_errors
+def report(results: Path, html_path: Path | None, png_path: Path | None, as_json: bool) -> None:
+    """Summarize RESULTS: accuracy per task and method, average, Ave.Norm, cost, the paper's numbers.
+
+    \b
+    Examples:
+      csteer bench report r.jsonl
+      csteer bench report r.jsonl --html r.html --png r.png
+      csteer bench report r.jsonl --json | jq '.methods'
+    """
+    import json
+
+    from csteer.bench.report import build_report, render_html, render_table
+
+    summary = build_report(results)
+    png = None
+    if png_path is not None or html_path is not None:
+        from csteer.bench.chart import chart_png
+
+        png = chart_png(summary)
+    from csteer.bench.files import write_atomic
+
+    if png_path is not None:
+        write_atomic(png_path, png or b"")
+    if html_path is not None:
+        write_atomic(html_path, render_html(summary, png).encode("utf-8"))
+    if as_json:
+        click.echo(json.dumps(summary.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        from rich.console import Console
+
+        console = Console()
+        console.print(render_table(summary))
+        for note in summary.notes:
+            console.print(f"[dim]note: {note}[/dim]", highlight=False)
+    for label, path in (("HTML", html_path), ("chart", png_path)):
+        if path is not None:
+            click.echo(f"csteer: wrote {label} to {path}", err=True)
