@@ -264,7 +264,7 @@ def _layer_rows(result: Any) -> list[tuple[str, bool | None, str]]:
     if isinstance(result, dict):
         items = list(result.items())
     else:
-        items = [(str(getattr(x, "name", x)), x) for x in result]
+        items = [(str(x.get("name") if isinstance(x, dict) else getattr(x, "name", x)), x) for x in result]
     for name, value in items:
         if isinstance(value, bool):
             rows.append((name, value, ""))
@@ -323,14 +323,18 @@ def check_sandbox() -> list[Check]:
         checks.append(Check("sandbox layers", WARN, f"the layer probe failed: {_first_line(err)}"))
         return checks
     active = [n for n, a, _ in rows if a]
-    inactive = [f"{n} ({d})" if d else n for n, a, d in rows if a is False]
+    # a layer the sandbox marks optional and leaves off by design is reported, not warned about
+    optional = [n for n, a, d in rows if a is False and "optional" in d.lower()]
+    inactive = [f"{n} ({d})" if d else n for n, a, d in rows if a is False and "optional" not in d.lower()]
     other = [f"{n}: {d}" for n, a, d in rows if a is None]
     detail = f"active: {', '.join(active) or 'none'}"
     if inactive:
-        detail += f"; inactive: {', '.join(inactive)}"
+        detail += f"; INACTIVE: {', '.join(inactive)}"
+    if optional:
+        detail += f"; not used (optional): {', '.join(optional)}"
     if other:
         detail += f"; {'; '.join(other)}"
-    status = WARN if inactive else OK
+    status = WARN if inactive or not active else OK
     hint = "inactive layers weaken isolation; see docs/SECURITY.md" if inactive else ""
     checks.append(Check("sandbox layers", status, detail, hint))
     return checks

@@ -145,3 +145,19 @@ def test_layer_probe_results_are_normalized() -> None:
     assert doctor._layer_rows([Layer("seccomp", False, "kernel too old")]) == [
         ("seccomp", False, "kernel too old")
     ]
+    as_dicts = [
+        {"name": "rlimits", "active": True, "detail": "setrlimit"},
+        {"name": "seccomp", "active": False},
+    ]
+    assert doctor._layer_rows(as_dicts) == [("rlimits", True, "setrlimit"), ("seccomp", False, "")]
+
+
+def test_sandbox_layers_come_from_the_sandbox_probe() -> None:
+    from csteer.runtime import sandbox
+
+    if not hasattr(sandbox, "probe_layers"):
+        pytest.skip("this sandbox has no layer probe")
+    layers = {layer["name"] for layer in sandbox.probe_layers()}
+    checks = {c.name: c for c in doctor.check_sandbox()}
+    detail = checks["sandbox layers"].detail
+    assert layers and all(name in detail for name in layers)
