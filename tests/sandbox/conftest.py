@@ -1,0 +1,117 @@
+"""Host-side fixtures for the sandbox tests: canaries, a listener, a secret, a sentinel process.
+
+Containment is judged here, outside the sandbox: never by what the program says about itself.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from csteer.runtime.sandbox import Limits, Result, Sandbox
+from csteer.runtime.sandbox.selftest import Listener
+
+REPO = Path(__file__).resolve().parents[2]
+SECRET = "sk-test-FAKE-0123456789abcdef"
+CANARY_TEXT = "canary-original-content"
+
+
+@dataclass
+class Host:
+    canary_dir: Path
+    canary: Path
+    listener: Listener
+    sentinel: subprocess.Popen
+    token: str
+    pwn_paths: list[Path] = field(default_factory=list)
+
+    def render(self, code: str) -> str:
+        """Fill the placeholders an attack program uses."""
+        for key, value in {
+            "{CANARY}": str(self.canary),
+            "{CANARY_DIR}": str(self.canary_dir),
+            "{PORT}": str(self.listener.port),
+            "{TOKEN}": self.token,
+            "{REPO}": str(REPO),
+            "{SENTINEL}": str(self.sentinel.pid),
+            "{HOSTPID}": str(os.getpid()),
+        }.items():
+            code = code.replace(key, value)
+        return code
+
+    def assert_contained(self, result: Result, max_seconds: float) -> None:
+        assert self.canary.read_text() == CANARY_TEXT, "canary file was modified"
+        assert sorted(p.name for p in self.canary_dir.iterdir()) == ["canary.txt"], (
+            "file created next to the canary"
+        )
+        for path in self.pwn_paths:
+            assert not path.exists(), f"the program wrote {path}"
+        time.sleep(0.05)  # let the listener thread accept a late connection, if any
+        assert self.listener.connections == 0, "the program reached a listener on 127.0.0.1"
+        assert self.sentinel.poll() is None, "the program killed a host process"
+        os.kill(os.getpid(), 0)
+        output = result.stdout + result.stderr
+        assert SECRET not in output, "the secret leaked"
+        assert CANARY_TEXT not in output, "the canary content leaked"
+        assert "root:x:0:0" not in output, "/etc/passwd leaked"
+        assert result.duration_s < max_seconds, f"took {result.duration_s:.1f}s"
+
+
+@pytest.fixture(scope="session")
+def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Host]:
+    canary_dir = tmp_path_factory.mktemp("canary")
+    canary = canary_dir / "canary.txt"
+    canary.write_text(CANARY_TEXT)
+    # World-readable and even world-writable: permissions alone must not be what protects it.
+    os.chmod(canary_dir, 0o777)
+    os.chmod(canary, 0o666)
+    for parent in canary_dir.parents:
+        if str(parent) in ("/", "/tmp"):
+            break
+        os.chmod(parent, os.stat(parent).st_mode | 0o755)
+    token = f"csteer-pwned-{uuid.uuid4().hex[:8]}"
+    listener = Listener()
+    sentinel = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3600)"])
+    old = os.environ.get("CSTEER_TEST_API_KEY")
+    os.environ["CSTEER_TEST_API_KEY"] = SECRET
+    os.environ["OPENAI_API_KEY"] = SECRET
+    pwn = [Path("/tmp") / token, Path("/dev/shm") / token, REPO / token, Path("/var/tmp") / token]
+    try:
+        yield Host(canary_dir, canary, listener, sentinel, token, pwn)
+    finally:
+        listener.close()
+        sentinel.send_signal(signal.SIGKILL)
+        sentinel.wait()
+        os.environ.pop("OPENAI_API_KEY", None)
+        if old is None:
+            os.environ.pop("CSTEER_TEST_API_KEY", None)
+        for path in pwn:
+            if path.exists():
+                path.unlink()
+
+
+@pytest.fixture(scope="session")
+def layers() -> dict[str, bool]:
+    from csteer.runtime.sandbox import probe_layers
+
+    return {row["name"]: bool(row["active"]) for row in probe_layers()}
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Sandbox:
+    return Sandbox(Limits(timeout_s=10, cpu_s=10, memory_mb=512))
+
+
+@pytest.fixture(scope="session")
+def raw_sandbox() -> Sandbox:
+    """No policy layer: the OS jail alone must hold."""
+    return Sandbox(Limits(timeout_s=10, cpu_s=10, memory_mb=512), policy=False)
