@@ -99,7 +99,7 @@ def path_cmd(name: str) -> None:
 
     entry = lookup(name)
     if entry is None:
-        entry = get(name)  # a catalog model that is not pulled: a clear error below
+        get(name)  # an unknown name raises here; a catalog model that is not pulled yet below
         raise UsageError(f"model {name!r} is not in the local store yet; run `csteer models pull {name}`")
     click.echo(str(entry.path))
 
@@ -114,7 +114,10 @@ def verify_cmd(name: str | None, verify_all: bool) -> None:
 
     if bool(name) == verify_all:
         raise UsageError("give a model NAME or --all")
-    names = [e.name for e in list_models(include_available=False)] if verify_all else [name or ""]
+    if verify_all:  # an embedded model not assembled yet has nothing to verify
+        names = [e.name for e in list_models(include_available=False) if e.installed or e.name != "embedded"]
+    else:
+        names = [name or ""]
     failed = 0
     for item in names:
         result = verify(item, _progress(f"hashing {item}"))
@@ -143,7 +146,8 @@ def import_cmd(path: Path, name: str, kind: str | None, fmt: str | None) -> None
 @handle_errors
 def rm_cmd(name: str) -> None:
     """Unregister NAME and delete its files from the store."""
-    from csteer.models.store import models_dir, remove
+    from csteer.models.paths import models_dir
+    from csteer.models.store import remove
 
     entry = remove(name)
     if name == "embedded":

@@ -118,6 +118,18 @@ def _link_or_copy(src: Path, dst: Path, progress: store.Progress | None) -> str:
     return store.sha256_file(dst, progress, dst.stat().st_size)
 
 
+def _run_pipeline(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run a quantize/convert function; a part it imports lazily and cannot find is a one-line error."""
+    try:
+        return func(*args, **kwargs)
+    except ModuleNotFoundError as err:
+        if (err.name or "").startswith("csteer."):
+            raise CsteerError(
+                f"this conversion is not available in this build of csteer ({err.name})"
+            ) from err
+        raise CsteerError(f"this conversion needs {err.name}: pip install 'csteer[quantize]'") from err
+
+
 def _to_gguf() -> Callable[..., Any]:
     try:
         from csteer.quantize import to_gguf  # type: ignore[attr-defined]
@@ -181,7 +193,7 @@ def _stage_gguf(p: PullPlan, stage: Path, say: Notify) -> tuple[Path, str]:
         src = _checkpoint(p, say)
         quant = p.quant or "q4_k_m"
         say(f"csteer: converting {p.repo} to GGUF {quant} (this takes a while)")
-        _to_gguf()(src, path, quant)
+        _run_pipeline(_to_gguf(), src, path, quant)
         return path, store.sha256_file(path)
     say(f"csteer: {len(ggufs)} GGUF file(s) for {p.repo}: {', '.join(g.name for g in ggufs)}")
     if len(ggufs) > 1 and not all("-of-" in g.name for g in ggufs):
@@ -204,7 +216,7 @@ def _stage_onnx(p: PullPlan, stage: Path, say: Notify) -> tuple[Path, str]:
         src = _checkpoint(p, say)
         quant = p.quant or "int4"
         say(f"csteer: exporting {p.repo} to ONNX {quant} (this takes a while)")
-        _to_onnx()(src, path, quant)
+        _run_pipeline(_to_onnx(), src, path, quant)
     return path, store.sha256_tree(path)
 
 
@@ -263,12 +275,12 @@ def convert(
                     f"converting the embedded model is not available in this build: {err}"
                 ) from err
             say(f"csteer: converting embedded to ONNX {quant} (this takes a while)")
-            convert_embedded(out, quant)
+            _run_pipeline(convert_embedded, to="onnx", quant=quant, out=out)
         elif source.format == "hf":
             if not source.installed:
                 raise UsageError(f"{name!r} is not pulled yet: csteer models pull {name} --format hf")
             say(f"csteer: converting {name} to {to.upper()} {quant} (this takes a while)")
-            (_to_onnx() if to == "onnx" else _to_gguf())(source.path, out, quant)
+            _run_pipeline(_to_onnx() if to == "onnx" else _to_gguf(), source.path, out, quant)
         else:
             raise UsageError(
                 f"cannot convert {name!r} ({source.format}) to {to}: conversion starts from an HF checkpoint "

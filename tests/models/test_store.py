@@ -172,3 +172,18 @@ def test_cli_import_info_path_verify_rm(tmp_path: Path, home: Path) -> None:
     missing = csteer("models", "path", "tiny")
     assert missing.returncode == 2 and "no model named 'tiny'" in missing.stderr
     assert csteer("models", "path", "codesteer-v1").returncode == 2
+
+
+def test_convert_failures_register_nothing(tmp_path: Path) -> None:
+    from tests.models.helpers import write_hf_checkpoint
+
+    store.import_model(write_hf_checkpoint(tmp_path / "ckpt"), "ck")
+    store.import_model(write_gguf(tmp_path / "t.gguf"), "tg")
+    wrong_source = csteer("models", "convert", "tg", "--to", "onnx")
+    assert wrong_source.returncode == 2 and "conversion starts from an HF checkpoint" in wrong_source.stderr
+    # a checkpoint the GGUF pipeline cannot convert (no embedding tensor): one error line, nothing added
+    bad = csteer("models", "convert", "ck", "--to", "gguf", "--quant", "q8_0")
+    assert bad.returncode == 1 and "Traceback" not in bad.stderr
+    assert bad.stderr.strip().splitlines()[-1].startswith("csteer: error:")
+    assert _registered() == {"ck", "tg"}
+    assert store.stale_partials() == []
