@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -161,3 +162,26 @@ def test_sandbox_layers_come_from_the_sandbox_probe() -> None:
     checks = {c.name: c for c in doctor.check_sandbox()}
     detail = checks["sandbox layers"].detail
     assert layers and all(name in detail for name in layers)
+
+
+def test_gpu_present_but_unused_is_a_warning_with_the_fix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No GPU here, so nvidia-smi is a stand-in script printing what a one-GPU machine prints."""
+    import llama_cpp
+    import onnxruntime as ort
+
+    if llama_cpp.llama_supports_gpu_offload() or "CUDAExecutionProvider" in ort.get_available_providers():
+        pytest.skip("GPU-enabled builds: the warning branches do not apply")
+    fake = tmp_path / "bin" / "nvidia-smi"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\necho '0, NVIDIA H100 80GB HBM3, 81559 MiB, 550.54.15'\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
+    devices, reason = doctor.nvidia_devices()
+    assert devices == ["0, NVIDIA H100 80GB HBM3, 81559 MiB, 550.54.15"] and reason == ""
+    assert doctor.check_cuda(devices, reason).status == "ok"
+    offload = {c.name: c for c in doctor.check_llama_cpp(devices)}["gpu offload"]
+    assert offload.status == "warn" and "GGML_CUDA=on" in offload.hint
+    onnx = doctor.check_onnxruntime(devices)
+    assert onnx.status == "warn" and "onnxruntime-gpu" in onnx.hint
