@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from csteer.symbench.answers import MAX_ANSWER_CHARS, extract_marked
-from csteer.symbench.base import Verdict
+from csteer.symbench.base import Sample, Verdict
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -103,3 +103,39 @@ def flatten(value: Any, depth: int = 0) -> list[Any] | None:
             return None
         out.extend(sub)
     return out
+
+
+class QuestionSolutionLayout:
+    """load_dir/write_sample for the common layout <data_dir>/sample_<i>/{question.txt,solution.json}.
+
+    By default solution.json is a dict whose "solution" key is the reference solution and whose other
+    keys become `meta`; tasks with another schema override `from_stored` / `to_stored`.
+    """
+
+    id: str
+    data_dirs: tuple[str, ...]
+
+    def from_stored(self, sample_id: str, question: str, data: Any) -> Sample:
+        meta = {k: v for k, v in data.items() if k != "solution"}
+        return Sample(self.id, sample_id, question, data.get("solution"), meta)
+
+    def to_stored(self, sample: Sample) -> Any:
+        return {**sample.meta, "solution": sample.solution}
+
+    def load_dir(self, root: Path) -> Iterator[Sample]:
+        for folder in iter_sample_dirs(root, self.data_dirs[0]):
+            question, data = read_qs(folder)
+            yield self.from_stored(folder.name, question, data)
+
+    def write_sample(self, sample: Sample, out_dir: Path) -> Path:
+        folder = next_sample_dir(Path(out_dir) / self.data_dirs[0])
+        return write_qs(folder, sample.question, self.to_stored(sample))
+
+
+def letters_list(body: str) -> list[str] | None:
+    """Letters written as A,B,C / [A, B, C] / ['A','B','C'] / A B C; None for anything else."""
+    cleaned = re.sub(r"[\[\]()'\"]", " ", body)
+    parts = [p for p in re.split(r"[\s,]+", cleaned) if p]
+    if not parts or any(not re.fullmatch(r"[A-Za-z]", p) for p in parts):
+        return None
+    return [p.upper() for p in parts]
