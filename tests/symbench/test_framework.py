@@ -30,7 +30,7 @@ MALFORMED = [
     "<<<" + "(" * 3000 + ">>>",
     "<<<{'a': [1, {'b': (2, [3, {4}])}]}>>>",
     "<<<__import__('os').system('echo pwned')>>>",
-    "<<<eval(\"1+1\")>>>",
+    '<<<eval("1+1")>>>',
     "<<<; rm -rf / #>>>",
     "<<<\x00\x01\x02>>>",
     "<<<\\frac{" * 400 + ">>>",
@@ -99,8 +99,8 @@ def test_paper_names_match_abbreviated_rows() -> None:
 
 
 def _complexities(task: Task) -> list[int]:
-    levels = list(task.complexities) or [1]
-    return sorted({levels[0], levels[len(levels) // 2]})
+    # the easiest level only: this test is about the layout; each task's own tests vary complexity
+    return list(task.complexities[:1]) or [1]
 
 
 @pytest.mark.parametrize("task_id", SYNTHESIZED)
@@ -245,9 +245,13 @@ def test_letters_accepts_its_answer_and_rejects_perturbations(seed: int, complex
     positions = [i + 1 for i, c in enumerate(word) if c == letter]
     good = f"<<<Count: {len(positions)}, Positions: {positions}>>>"
     assert LETTERS.verify(sample, good).correct
-    assert LETTERS.verify(sample, f"<<<count:{len(positions)} positions:({', '.join(map(str, positions[::-1]))})>>>").correct
+    assert LETTERS.verify(
+        sample, f"<<<count:{len(positions)} positions:({', '.join(map(str, positions[::-1]))})>>>"
+    ).correct
     shifted = [p + 1 for p in positions]
-    assert not LETTERS.verify(sample, f"<<<Count: {len(positions)}, Positions: {shifted}>>>").correct  # 0-based slip
+    assert not LETTERS.verify(
+        sample, f"<<<Count: {len(positions)}, Positions: {shifted}>>>"
+    ).correct  # 0-based slip
     assert not LETTERS.verify(sample, f"<<<Count: {len(positions) + 1}, Positions: {positions}>>>").correct
     assert not LETTERS.verify(sample, f"<<<Count: {len(positions)}, Positions: {positions[:-1]}>>>").correct
     doubled = positions + positions[:1]
