@@ -97,7 +97,7 @@ def path_cmd(name: str) -> None:
     """Print the path of NAME's model file or folder (assembles `embedded` if needed)."""
     from csteer.models.store import get, lookup
 
-    entry = lookup(name)
+    entry = lookup(name, notify=_say)
     if entry is None:
         get(name)  # an unknown name raises here; a catalog model that is not pulled yet below
         raise UsageError(f"model {name!r} is not in the local store yet; run `csteer models pull {name}`")
@@ -120,7 +120,7 @@ def verify_cmd(name: str | None, verify_all: bool) -> None:
         names = [name or ""]
     failed = 0
     for item in names:
-        result = verify(item, _progress(f"hashing {item}"))
+        result = verify(item, _progress(f"hashing {item}"), notify=_say)
         click.echo(f"{'ok  ' if result.ok else 'FAIL'} {item}: {result.message}")
         failed += not result.ok
     if failed:

@@ -293,12 +293,12 @@ def list_models(include_available: bool = True) -> list[StoreEntry]:
     return entries
 
 
-def lookup(name: str) -> StoreEntry | None:
+def lookup(name: str, notify: Callable[[str], None] | None = None) -> StoreEntry | None:
     """The installed model called `name`, or None. `embedded` is assembled on demand."""
     if name == "embedded":
         from csteer.models.embedded import ensure_embedded
 
-        ensure_embedded()
+        ensure_embedded(notify)
         return _embedded_entry()
     rec = _read_registry().get(name)
     if rec is None:
@@ -334,6 +334,8 @@ def validate_name(name: str) -> str:
 
 
 def _pid_alive(pid: int) -> bool:
+    if os.name == "nt":  # os.kill(pid, 0) terminates the process on Windows: never sweep there
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -545,12 +547,14 @@ class VerifyResult:
     message: str
 
 
-def verify(name: str, progress: Progress | None = None) -> VerifyResult:
+def verify(
+    name: str, progress: Progress | None = None, notify: Callable[[str], None] | None = None
+) -> VerifyResult:
     """Re-hash the model's files and re-run its format check; record the result in the registry."""
     from csteer.models.formats import FormatError, check_format
 
     if name == "embedded":
-        return _verify_embedded()
+        return _verify_embedded(notify)
     entry = get(name)
     if not entry.installed:
         return VerifyResult(name, False, f"not pulled yet: csteer models pull {name}")
@@ -575,11 +579,11 @@ def verify(name: str, progress: Progress | None = None) -> VerifyResult:
     return VerifyResult(name, True, f"sha256 {sha[:12]}... ok; {report.summary}")
 
 
-def _verify_embedded() -> VerifyResult:
+def _verify_embedded(notify: Callable[[str], None] | None = None) -> VerifyResult:
     from csteer.models import embedded
     from csteer.models.formats import FormatError, check_gguf
 
-    path = embedded.ensure_embedded()  # assembles on first use and checks the package's sha256
+    path = embedded.ensure_embedded(notify)  # assembles on first use and checks the package's sha256
     sha = sha256_file(path)
     entry = _embedded_entry()
     if sha != entry.sha256:
