@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 SEARCH_MODULES = {"itertools", "heapq", "collections", "bisect", "functools", "networkx", "queue"}
 SYMBOLIC_MODULES = {"sympy", "fractions", "decimal", "z3", "math", "cmath", "statistics", "numpy", "scipy"}
 SYMBOLIC_CALLS = {"eval", "exec", "sympify", "solve", "simplify", "Symbol", "symbols", "Fraction", "Decimal"}
+# calls that enumerate or search a space (strong) and ones that only aggregate over values (weak)
 SEARCH_CALLS = {
     "permutations",
     "combinations",
@@ -25,16 +26,14 @@ SEARCH_CALLS = {
     "heappush",
     "heappop",
     "deque",
-    "sorted",
-    "min",
-    "max",
-    "sum",
-    "any",
-    "all",
-    "filter",
-    "map",
+    "lru_cache",
+    "cache",
+    "bisect",
+    "bisect_left",
+    "bisect_right",
 }
-TRIVIAL_THRESHOLD = 2.0
+AGGREGATE_CALLS = {"sorted", "min", "max", "sum", "any", "all", "filter", "map"}
+TRIVIAL_THRESHOLD = 2.0  # the paper: a score below 2.0 adds the note
 TRIVIAL_NOTE = (
     "The generated code may not be complex enough to carry out symbolic computing for solving the task."
 )
@@ -51,7 +50,7 @@ class SymbolicReport:
 
     @property
     def trivial(self) -> bool:
-        return self.error is None and self.score <= TRIVIAL_THRESHOLD
+        return self.error is None and self.score < TRIVIAL_THRESHOLD
 
     def summary(self) -> str:
         """The text given to the coach as the code complexity summary."""
@@ -145,6 +144,8 @@ def symbolic_check(code: str) -> SymbolicReport:
             if name in SYMBOLIC_CALLS:
                 note(report.symbolic, f"Calls {name}() for symbolic computation", 1.0)
             elif name in SEARCH_CALLS:
+                note(report.searching, f"Calls {name}() to search candidates", 1.0)
+            elif name in AGGREGATE_CALLS:
                 note(report.searching, f"Calls {name}() over candidates", 0.5)
         elif isinstance(node, ast.BinOp):
             note(report.numeric, "Contains direct mathematical operations", 0.25)

@@ -36,7 +36,7 @@ def code_blocks(text: str) -> list[CodeBlock]:
         close = re.compile(rf"^[ \t]*{re.escape(fence[0])}{{{len(fence)},}}[ \t]*$", re.MULTILINE)
         c = close.search(text, body_start)
         if c is None:
-            blocks.append(CodeBlock(text[body_start:], m.group("lang").lower(), complete=False))
+            blocks.append(CodeBlock(text[body_start:].rstrip("\n"), m.group("lang").lower(), complete=False))
             break
         blocks.append(CodeBlock(text[body_start : c.start()].rstrip("\n"), m.group("lang").lower(), True))
         pos = c.end()

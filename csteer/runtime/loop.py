@@ -98,7 +98,7 @@ class SteeringLoop:
                     "all-text": prompts.TEXT_PROMPT,
                     "all-code": prompts.CODE_PROMPT,
                 }[cfg.policy]
-                self._attempt(run, session, 0, Action("guide", guidance), guidance, "-", 0)
+                self._attempt(run, session, 0, Action("guide", guidance), "", "-", 0)
                 run.stop_reason = "single_turn"
         finally:
             run.seconds = time.perf_counter() - start

