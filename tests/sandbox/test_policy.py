@@ -104,6 +104,8 @@ def test_runtime_guards(code: str, rule: str) -> None:
 
 
 def test_runtime_keeps_normal_behaviour() -> None:
-    ns = _run("import math\nimport sys\nx = getattr(math, 'pi')\ny = '{:.2f}'.format(x)\nz = hasattr(sys, 'modules')")
+    ns = _run(
+        "import math\nimport sys\nx = getattr(math, 'pi')\ny = '{:.2f}'.format(x)\nz = hasattr(sys, 'modules')"
+    )
     assert ns["y"] == "3.14"
     assert ns["z"] is False  # the curated sys has no modules table

@@ -57,8 +57,11 @@ def supervise(job_sock: socket.socket, out_fd: int, err_fd: int, *, new_session:
         ready = b""
         while chunk := os.read(ready_r, 4096):
             ready += chunk
-        _, status = os.waitpid(pid, 0)
-        report: dict[str, Any] = {"ready": ready.decode("utf-8", "replace")}
+        _, status, usage = os.wait4(pid, 0)
+        report: dict[str, Any] = {
+            "ready": ready.decode("utf-8", "replace"),
+            "cpu_s": usage.ru_utime + usage.ru_stime,
+        }
         if os.WIFSIGNALED(status):
             report["signal"] = os.WTERMSIG(status)
         else:

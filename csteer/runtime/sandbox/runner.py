@@ -254,7 +254,10 @@ class _Job:
             raise SandboxError(f"sandbox setup failed: {report.get('ready') or 'no report'}")
         if "signal" in report:
             sig = int(report["signal"])
-            return -sig, "timeout" if sig == signal.SIGXCPU else "killed"
+            # RLIMIT_CPU: SIGXCPU at the soft limit, SIGKILL at the hard one (the job is pid 1 of its pid
+            # namespace, which ignores SIGXCPU); either way the program ran out of CPU time.
+            out_of_cpu = float(report.get("cpu_s", 0.0)) >= self.limits.cpu_s - 0.05
+            return -sig, "timeout" if sig == signal.SIGXCPU or out_of_cpu else "killed"
         code = int(report.get("exit", 1))
         if code == 0:
             return code, "ok"

@@ -1,0 +1,164 @@
+"""Sandbox.run behaviour: statuses, exit codes, stdin, isolation between jobs, threads, clean-up, the pool."""
+
+from __future__ import annotations
+
+import glob
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from csteer.runtime.sandbox import Limits, Result, Sandbox
+from csteer.runtime.sandbox.runner import TRUNCATION_MARKER
+
+
+def test_result_fields(sandbox: Sandbox) -> None:
+    result = sandbox.run("print('hi')")
+    assert list(result.to_dict()) == ["status", "stdout", "stderr", "exit_code", "duration_s", "truncated"]
+    assert isinstance(result, Result) and result.ok
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "exit_code"),
+    [
+        ("print(1)", "ok", 0),
+        ("raise ValueError('boom')", "error", 1),
+        ("import sys\nsys.exit(3)", "error", 3),
+        ("import sys\nsys.exit('bad input')", "error", 1),
+        ("def f(:\n  pass", "policy", None),  # a syntax error is reported before running
+        ("import os", "policy", None),
+        ("x = bytearray(50 * 2**30)", "memory", 121),
+    ],
+)
+def test_statuses(sandbox: Sandbox, code: str, status: str, exit_code: int | None) -> None:
+    result = sandbox.run(code)
+    assert (result.status, result.exit_code) == (status, exit_code), result.stderr
+
+
+def test_killed_by_signal(raw_sandbox: Sandbox) -> None:
+    result = raw_sandbox.run("import ctypes\nprint('before', flush=True)\nctypes.string_at(0)")
+    assert result.status == "killed" and result.exit_code == -signal.SIGSEGV
+    assert result.stdout == "before\n"
+
+
+def test_error_traceback_points_at_program(sandbox: Sandbox) -> None:
+    result = sandbox.run("def f():\n    return 1 / 0\nf()")
+    assert 'File "main.py", line 2, in f' in result.stderr
+    assert "ZeroDivisionError" in result.stderr
+    assert "child.py" not in result.stderr
+
+
+def test_timeout_and_output_cap() -> None:
+    box = Sandbox(Limits(timeout_s=1.5, output_bytes=1000))
+    start = time.monotonic()
+    result = box.run("print('a' * 5000, flush=True)\nwhile True:\n    pass")
+    assert result.status == "output_limit" and result.truncated
+    assert result.stdout.endswith(TRUNCATION_MARKER) and len(result.stdout) == 1000 + len(TRUNCATION_MARKER)
+    result = box.run("print('started', flush=True)\nwhile True:\n    pass")
+    assert result.status == "timeout" and result.stdout == "started\n"
+    assert time.monotonic() - start < 10
+
+
+def test_cpu_limit_is_a_timeout() -> None:
+    """CPU seconds run out before the wall clock: still reported as a timeout."""
+    result = Sandbox(Limits(timeout_s=20, cpu_s=1)).run("while True:\n    pass")
+    assert result.status == "timeout" and result.duration_s < 15
+
+
+def test_stdin_is_passed(sandbox: Sandbox) -> None:
+    result = sandbox.run("import sys\nprint(sys.stdin.read().upper())", stdin="hello\nworld")
+    assert result.stdout == "HELLO\nWORLD\n"
+    assert sandbox.run("print(input())", stdin=None).status == "error"  # EOF, not a hang
+
+
+def test_no_state_shared_between_jobs(raw_sandbox: Sandbox) -> None:
+    first = raw_sandbox.run(
+        "import math, os\nmath.leak = 1\nopen('left.txt', 'w').write('x')\nopen('/tmp/left.txt', 'w').write('x')\n"
+        "print(os.getcwd(), sorted(os.listdir('.')))"
+    )
+    assert first.status == "ok", first.stderr
+    second = raw_sandbox.run(
+        "import math, os\nprint(hasattr(math, 'leak'), os.path.exists('left.txt'), os.path.exists('/tmp/left.txt'))"
+    )
+    assert second.stdout == "False False False\n"
+
+
+def test_random_differs_between_jobs(sandbox: Sandbox) -> None:
+    code = "import random, numpy\nprint(random.random(), numpy.random.rand())"
+    outputs = {sandbox.run(code).stdout for _ in range(3)}
+    assert len(outputs) == 3
+
+
+def test_temp_dirs_removed(sandbox: Sandbox) -> None:
+    pattern = os.path.join(tempfile.gettempdir(), "csteer-sbx-*")
+    before = set(glob.glob(pattern))
+    sandbox.run("open('x', 'w').write('y' * 1000)")
+    Sandbox(Limits(timeout_s=1)).run("while True: pass")
+    assert set(glob.glob(pattern)) <= before
+
+
+def test_concurrent_runs_from_threads(sandbox: Sandbox) -> None:
+    def job(i: int) -> tuple[int, Result]:
+        return i, sandbox.run(f"import math\nprint({i}, math.factorial({i}))")
+
+    with ThreadPoolExecutor(max_workers=6) as executor:
+        results = list(executor.map(job, range(24)))
+    for i, result in results:
+        assert result.status == "ok", result.stderr
+        assert result.stdout == f"{i} {__import__('math').factorial(i)}\n"
+
+
+def test_pool_dies_with_its_parent(tmp_path) -> None:
+    """A caller killed with SIGKILL takes the warm worker and a running job with it."""
+    script = tmp_path / "caller.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import sys, threading
+            from csteer.runtime.sandbox import Sandbox, Limits, pool
+            box = Sandbox(Limits(timeout_s=60, cpu_s=60))
+            box.run("print(1)")
+            print(pool.get_pool().proc.pid, flush=True)
+            threading.Thread(target=box.run, args=("import time\\ntime.sleep(60)",), daemon=True).start()
+            sys.stdin.read()
+            """
+        )
+    )
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    caller = subprocess.Popen(
+        [sys.executable, str(script)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
+    )
+    try:
+        worker_pid = int(caller.stdout.readline())
+        time.sleep(1.0)  # let the sleeping job start
+        jobs = _children_of(worker_pid)
+        assert jobs, "the sleeping job should be running under the worker"
+        caller.kill()
+        caller.wait()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(_alive(p) for p in [worker_pid, *jobs]):
+            time.sleep(0.1)
+        assert not any(_alive(p) for p in [worker_pid, *jobs])
+    finally:
+        if caller.poll() is None:
+            caller.kill()
+            caller.wait()
+
+
+def _children_of(pid: int) -> list[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+    return [int(x) for x in out.split()]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
