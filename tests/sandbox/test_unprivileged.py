@@ -1,0 +1,95 @@
+"""The sandbox used by an unprivileged caller (CI runs as root; users usually do not).
+
+Re-runs a few containment cases in a child interpreter started as uid 65534 via `setpriv`: the probe must
+pick the user-namespace plan, and the jail must still hide files, block the network and new processes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from csteer.runtime.sandbox.selftest import Listener
+
+SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    from csteer.runtime.sandbox import Sandbox, Limits, probe_layers
+    canary, port, token = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    raw = Sandbox(Limits(timeout_s=10, memory_mb=256), policy=False)
+    cases = {
+        "benign": Sandbox(Limits(timeout_s=10)).run("import sympy\\nprint(sympy.isprime(2**31 - 1))"),
+        "read": raw.run(f"print(open({canary!r}).read())"),
+        "write": raw.run(f"open('/tmp/{token}', 'w').write('x')"),
+        "net": raw.run(f"import socket\\nsocket.create_connection(('127.0.0.1', {port}), timeout=2)"),
+        "fork": raw.run("import os\\nos.fork()\\nprint('forked')"),
+        "uid": raw.run("import os\\nprint(os.getuid())"),
+    }
+    print(json.dumps({"layers": {r["name"]: r["active"] for r in probe_layers()},
+                      "cases": {k: v.to_dict() for k, v in cases.items()}}))
+    """
+)
+
+NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+
+
+def _interpreter() -> tuple[str, dict[str, str]] | None:
+    """An interpreter uid 65534 can start and that can start itself again (the sandbox's helpers)."""
+    import csteer
+
+    package_root = os.path.dirname(os.path.dirname(os.path.abspath(csteer.__file__)))
+    path = os.pathsep.join([package_root] + [p for p in sys.path if p and os.path.isdir(p)])
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": path, "HOME": "/tmp"}
+    check = "import subprocess, sys, RestrictedPython, csteer; subprocess.run([sys.executable, '-c', 'pass'], check=True)"
+    for candidate in (
+        sys.executable,
+        shutil.which("python3") or "",
+        f"/usr/bin/python{sys.version_info[0]}.{sys.version_info[1]}",
+    ):
+        if not candidate or not os.path.exists(candidate):
+            continue
+        probe = subprocess.run([*NOBODY, candidate, "-c", check], env=env, capture_output=True, cwd="/tmp")
+        if probe.returncode == 0:
+            return candidate, env
+    return None
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("setpriv") is None, reason="needs root and setpriv to become uid 65534"
+)
+def test_containment_as_unprivileged_user(host, tmp_path) -> None:
+    found = _interpreter()
+    if found is None:
+        pytest.skip("no Python interpreter with csteer importable by uid 65534 (home directory not readable)")
+    python, env = found
+    listener = Listener()
+    try:
+        out = subprocess.run(
+            [*NOBODY, python, "-c", SCRIPT, str(host.canary), str(listener.port), host.token],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd="/tmp",
+        )
+        assert out.returncode == 0, out.stderr[-2000:]
+        report = json.loads(out.stdout.strip().splitlines()[-1])
+        assert listener.connections == 0
+    finally:
+        listener.close()
+    cases = report["cases"]
+    assert (cases["benign"]["status"], cases["benign"]["stdout"]) == ("ok", "True\n")
+    if not report["layers"]["namespaces (mount/net/pid/ipc/uts)"]:
+        pytest.skip("user namespaces are not available to unprivileged users here")
+    assert host.canary.read_text().startswith("canary") and "canary" not in cases["read"]["stdout"]
+    assert cases["read"]["status"] == "error"
+    assert not (tmp_path.parent / host.token).exists() and not os.path.exists(f"/tmp/{host.token}")
+    assert cases["net"]["status"] == "error"
+    assert cases["fork"]["status"] == "error" and "forked" not in cases["fork"]["stdout"]
+    assert report["layers"]["unprivileged uid"]
