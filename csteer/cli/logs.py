@@ -62,7 +62,7 @@ def show_cmd(run_id: int, as_json: bool) -> None:
     question, answer = run.pop("question"), run.pop("answer")
     for key, value in run.items():
         if value is not None:
-            click.echo(f"{key:>13}: {value}")
+            click.echo(f"{key:>13}: {f'{value:.2f}' if isinstance(value, float) else value}")
     click.echo(f"\nquestion:\n  {question}")
     for i, turn in enumerate(turns):
         click.echo(f"\nturn {i}:")
