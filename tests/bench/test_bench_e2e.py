@@ -1,0 +1,176 @@
+"""`csteer bench` end to end with the real embedded model (llama.cpp in-process, and llama-cpp-python's
+own OpenAI-compatible server on loopback). Kept small: a handful of single-turn samples each."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from csteer.bench.results import read_results
+from tests.helpers import free_port, run_csteer
+
+pytestmark = pytest.mark.slow
+
+
+def records(path: Path) -> list[dict]:
+    lines = path.read_bytes().split(b"\n")
+    assert lines[-1] == b"", "the file must end with a complete line"
+    return [json.loads(line) for line in lines[:-1]]
+
+
+def test_two_tasks_two_methods_then_report(csteer_home: Path, tmp_path: Path) -> None:
+    out = tmp_path / "r.jsonl"
+    args = ["bench", "--tasks", "number_multiply,letters", "--method", "all-code,only-question"]
+    args += ["--samples", "3", "--seed", "3", "--out", str(out)]
+    proc = run_csteer(args, csteer_home)
+    assert proc.returncode == 0, proc.stderr
+    assert "runs in-process: samples run one at a time" in proc.stderr
+    rows = records(out)
+    assert len(rows) == 12
+    assert {(r["task"], r["method"]) for r in rows} == {
+        (t, m) for t in ("number_multiply", "letters") for m in ("all-code", "only-question")
+    }
+    assert len({(r["task"], r["method"], r["sample_id"]) for r in rows}) == 12
+    for r in rows:
+        assert r["error"] is None and isinstance(r["correct"], bool) and r["reason"]
+        assert r["turns"] == 1 and r["task_tokens"] > 0 and r["seconds"] > 0
+    # the table printed at the end covers the file
+    assert "Ave.Norm" in proc.stdout and "letters" in proc.stdout
+
+    # a second run with the same arguments has nothing left to do and loads no model
+    again = run_csteer(args, csteer_home)
+    assert again.returncode == 0, again.stderr
+    assert "0 new record(s)" in again.stderr and "12 already done" in again.stderr
+    assert len(records(out)) == 12
+
+    html, png = tmp_path / "r.html", tmp_path / "r.png"
+    rep = run_csteer(
+        ["bench", "report", str(out), "--html", str(html), "--png", str(png), "--json"], csteer_home
+    )
+    assert rep.returncode == 0, rep.stderr
+    data = json.loads(rep.stdout)
+    for task in ("number_multiply", "letters"):
+        for method in ("all-code", "only-question"):
+            mine = [r for r in rows if r["task"] == task and r["method"] == method]
+            cell = data["methods"][method]["per_task"][task]
+            assert cell["n"] == 3 and cell["correct"] == sum(r["correct"] for r in mine)
+            assert f"{cell['accuracy']:.1f}" in html.read_text()
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    table = run_csteer(["bench", "report", str(out)], csteer_home)
+    assert "number_multiply" in table.stdout and "only-question" in table.stdout
+
+
+def test_sigkill_mid_run_then_resume_completes_exactly_the_rest(csteer_home: Path, tmp_path: Path) -> None:
+    out = tmp_path / "r.jsonl"
+    args = ["bench", "--tasks", "number_multiply", "--method", "all-code", "--samples", "4", "--seed", "7"]
+    args += ["--out", str(out), "-q"]
+    env = {**os.environ, "CSTEER_HOME": str(csteer_home)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "csteer", *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and proc.poll() is None:
+            if out.exists() and out.read_bytes().count(b"\n") >= 1:
+                break
+            time.sleep(0.05)
+        assert proc.poll() is None, "the run finished before it could be killed"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    done_before = records(out)
+    assert 1 <= len(done_before) < 4
+    # what a crash in the middle of a write would leave: an unfinished last line
+    with out.open("ab") as fh:
+        fh.write(b'{"v":1,"task":"number_multiply","method":"all-co')
+
+    resumed = run_csteer(args, csteer_home)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "removed an unfinished final line" in resumed.stderr
+    rows = records(out)
+    assert len(rows) == 4 and len({r["sample_id"] for r in rows}) == 4
+    assert rows[: len(done_before)] == done_before  # finished lines are never rewritten
+    assert all(isinstance(r["correct"], bool) for r in rows)
+    assert f"{len(done_before)} already done" in resumed.stderr
+    assert read_results(out).bad_lines == []
+
+
+def start_server(gguf: Path, port: int) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1"]
+        + ["--port", str(port), "--n_ctx", "4096"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail("llama_cpp.server exited at start")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=2):
+                return proc
+        except OSError:
+            time.sleep(0.5)
+    proc.kill()
+    pytest.fail("llama_cpp.server did not come up")
+
+
+@pytest.fixture
+def server_port(embedded_gguf: Path) -> Iterator[tuple[int, list[subprocess.Popen[bytes]]]]:
+    started: list[subprocess.Popen[bytes]] = []
+    yield free_port(), started
+    for proc in started:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def test_server_errors_are_recorded_retried_and_concurrency_matches_serial(
+    csteer_home: Path, embedded_gguf: Path, tmp_path: Path, server_port: tuple[int, list]
+) -> None:
+    port, started = server_port
+    model = ["-m", f"openai:gemma@http://127.0.0.1:{port}/v1", "--task-kind", "base"]
+    common = ["bench", *model, "--method", "all-code", "--samples", "2", "--seed", "5"]
+    serial, parallel = tmp_path / "k1.jsonl", tmp_path / "k4.jsonl"
+
+    # server not up yet: every sample records an error and the run goes on to the end
+    down = run_csteer([*common, "--tasks", "number_multiply", "--out", str(serial), "-q"], csteer_home)
+    assert down.returncode == 1 and "2 sample(s) failed with an error" in down.stderr
+    assert "Traceback" not in down.stderr
+    errored = records(serial)
+    assert len(errored) == 2 and all(r["error"] and r["correct"] is None for r in errored)
+
+    started.append(start_server(embedded_gguf, port))
+    tasks = ["--tasks", "number_multiply,letters"]
+    # without --retry-errors the errored samples stay as they are; the new task runs
+    plain = run_csteer([*common, *tasks, "--out", str(serial), "-q"], csteer_home)
+    assert plain.returncode == 0, plain.stderr
+    assert "2 sample(s) errored in an earlier run" in plain.stderr
+    assert len(records(serial)) == 4
+    retried = run_csteer([*common, *tasks, "--out", str(serial), "--retry-errors", "-q"], csteer_home)
+    assert retried.returncode == 0, retried.stderr
+    assert "2 new record(s)" in retried.stderr
+    assert len(records(serial)) == 6  # the retries supersede the errored lines; nothing else re-ran
+
+    k4 = run_csteer([*common, *tasks, "--out", str(parallel), "--concurrency", "4", "-q"], csteer_home)
+    assert k4.returncode == 0, k4.stderr
+    assert "one at a time" not in k4.stderr
+    latest1 = read_results(serial).latest()
+    latest4 = read_results(parallel).latest()
+    assert set(latest1) == set(latest4) and len(latest4) == 4
+    for key, rec in latest4.items():
+        assert rec["error"] is None and latest1[key]["error"] is None
+        assert (rec["correct"], rec["answer"]) == (latest1[key]["correct"], latest1[key]["answer"]), key
