@@ -199,14 +199,15 @@ def _fmt(value: float | None) -> str:
 
 
 def _cell_text(c: Cell) -> str:
-    text = f"{c.accuracy:.1f} ({c.correct}/{c.n})"
-    return text + (f" {c.errors} err" if c.errors else "")
+    """Accuracy, with the counts spelled out only when they are not the whole story at a glance."""
+    text = f"{c.accuracy:.1f}"
+    return text + (f" ({c.errors} err)" if c.errors else "")
 
 
 def rows(report: Report) -> tuple[list[str], list[list[str]], list[list[str]]]:
     """Header, task rows and summary rows as plain strings (shared by the terminal and HTML tables)."""
     paper_methods = [m for m in report.methods if m in report.paper]
-    header = ["task", *report.methods, *[f"paper: {m}" for m in paper_methods]]
+    header = ["task", *report.methods, *[f"{m} (paper)" for m in paper_methods]]
     body = []
     for t in report.tasks:
         line = [t]
@@ -231,10 +232,11 @@ def rows(report: Report) -> tuple[list[str], list[list[str]], list[list[str]]]:
             *[_fmt(report.ave_norm(m)) for m in report.methods],
             *[_fmt(report.paper_ave_norm(m)) for m in paper_methods],
         ],
-        ["task tokens / sample", *[per_sample(m, totals[m].task_tokens, 0) for m in report.methods], *pad],
-        ["coach tokens / sample", *[per_sample(m, totals[m].coach_tokens, 0) for m in report.methods], *pad],
-        ["seconds / sample", *[per_sample(m, totals[m].seconds, 1) for m in report.methods], *pad],
-        ["samples (errors)", *[f"{totals[m].n} ({totals[m].errors})" for m in report.methods], *pad],
+        ["samples", *[str(totals[m].n) for m in report.methods], *pad],
+        ["errors", *[str(totals[m].errors) for m in report.methods], *pad],
+        ["task tokens/sample", *[per_sample(m, totals[m].task_tokens, 0) for m in report.methods], *pad],
+        ["coach tokens/sample", *[per_sample(m, totals[m].coach_tokens, 0) for m in report.methods], *pad],
+        ["seconds/sample", *[per_sample(m, totals[m].seconds, 1) for m in report.methods], *pad],
     ]
     return header, body, summary
 
@@ -245,8 +247,13 @@ def render_table(report: Report) -> Any:
     header, body, summary = rows(report)
     table = Table(title=f"SymBench results: {report.source}", title_justify="left")
     for i, name in enumerate(header):
+        paper = name.endswith("(paper)")
         table.add_column(
-            name, justify="left" if i == 0 else "right", style="dim" if name.startswith("paper:") else None
+            # two-line headers keep the table narrow: "all-\ncode", "all-code\n(paper)"
+            (name.replace(" (paper)", "\n(paper)") if paper else name.replace("-", "-\n", 1)) if i else name,
+            justify="left" if i == 0 else "right",
+            style="dim" if paper else None,
+            no_wrap=i == 0,
         )
     for line in body:
         table.add_row(*line)
@@ -273,8 +280,8 @@ def render_html(report: Report, chart_png: bytes | None = None) -> str:
         "{text-align:left}th{background:#f0f0f0}tr.summary td{font-weight:bold;background:#fafafa}"
         "img{max-width:100%}</style></head><body>",
         f"<h1>SymBench results</h1><p>Results file: <code>{html.escape(report.source)}</code>. "
-        "Accuracy in percent (correct/samples); columns named <em>paper:</em> are the paper's Table 1 "
-        "figures for the matching method.</p>",
+        "Accuracy in percent; columns marked <em>(paper)</em> are the paper's Table 1 "
+        "figures for the matching method (GPT-4o as task model).</p>",
         "<table>",
         tr(header, "th"),
         *[tr(line) for line in body],

@@ -212,7 +212,9 @@ class BenchRunner:
                 except KeyboardInterrupt:
                     self.stop.set()
                     summary.stopped = True
-                    self.notify("csteer: stopping: finished samples are saved; the running ones are dropped")
+                    self.notify(
+                        "csteer: stopping: finished samples are saved; unfinished ones run again next time"
+                    )
                     continue
                 for future in done:
                     if future.cancelled():
@@ -266,7 +268,7 @@ class BenchRunner:
                     temperature=cfg.temperature,
                     seed=cfg.seed,
                 ),
-                profile=self._engines.get("profile") if job.method.needs_coach else None,
+                profile=self._engines.get("profile" if job.method.needs_coach else "self_profile"),
                 trace=self._trace,
             )
             run = loop.run(job.sample.question)
@@ -314,6 +316,10 @@ class BenchRunner:
             coach = build_engine(cfg.coach, cfg.coach_kind, options, notify)
             self._engines["coach"] = coach
             self._engines["profile"] = coach_profile(cfg.coach, coach, cfg.profile)
+        if cfg.profile:  # `self` steers with the task model; an explicit profile applies to it too
+            from csteer.runtime import prompts
+
+            self._engines["self_profile"] = prompts.PROFILES[cfg.profile]
         timeout = cfg.code_timeout
         self._engines["sandbox"] = Sandbox(Limits(timeout_s=timeout, cpu_s=max(1, int(timeout) + 1)))
         if local:

@@ -192,12 +192,17 @@ def _run(options: dict[str, Any]) -> Any:
         err=True,
     )
     if not quiet and not summary.stopped:
-        from rich.console import Console
-
         from csteer.bench.report import build_report, render_table
 
-        Console().print(render_table(build_report(config.out)))
+        _console().print(render_table(build_report(config.out)))
     return summary
+
+
+def _console() -> Any:
+    """stdout console; when piped, wide enough that the table is never squeezed into 80 columns."""
+    from rich.console import Console
+
+    return Console() if sys.stdout.isatty() else Console(width=240)
 
 
 @bench.command("report", context_settings=CONTEXT)
@@ -246,9 +251,7 @@ def report(results: Path, html_path: Path | None, png_path: Path | None, as_json
     if as_json:
         click.echo(json.dumps(summary.to_dict(), indent=2, ensure_ascii=False))
     else:
-        from rich.console import Console
-
-        console = Console()
+        console = _console()
         console.print(render_table(summary))
         for note in summary.notes:
             console.print(f"[dim]note: {note}[/dim]", highlight=False)
