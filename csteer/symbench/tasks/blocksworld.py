@@ -179,5 +179,10 @@ class Blocksworld(Task):
         goal = scatter()
         while _goal_reached(initial, goal):
             goal = scatter()
-        return _sample(self.id, f"gen_{n_blocks}_{n_stacks}_{rng.randrange(10**9)}", initial, goal,
-                       {"complexity": complexity})
+        return _sample(
+            self.id,
+            f"gen_{n_blocks}_{n_stacks}_{rng.randrange(10**9)}",
+            initial,
+            goal,
+            {"complexity": complexity},
+        )

@@ -151,7 +151,9 @@ class BoxLift(Task):
     id = "box_lift"
     paper_name = "BoxLift"
     split = "seen"
-    description = "Assign lifters with given capacities to lift all boxes in at most the stated number of steps."
+    description = (
+        "Assign lifters with given capacities to lift all boxes in at most the stated number of steps."
+    )
     answer_format = "lines 'Step k: [(weight, [lifter indices]), ...]' inside <<<...>>>"
     data_dirs = ("BoxLift_dataset",)
     complexities = (1, 2, 3, 4)

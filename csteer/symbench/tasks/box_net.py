@@ -199,7 +199,9 @@ def plan_for(state: State) -> list[dict[str, str]]:
                 step[agent] = f"move(box_{box['color']}, square[{nxt[0]}, {nxt[1]}])"
                 box["pos"] = nxt
             busy.add(pos)
-        boxes = [b for b in boxes if not any(b is d for d in done)]  # identity: equal dicts are distinct boxes
+        boxes = [
+            b for b in boxes if not any(b is d for d in done)
+        ]  # identity: equal dicts are distinct boxes
         plan.append(step)
     return plan
 
@@ -214,7 +216,9 @@ class BoxNet(Task):
     id = "box_net"
     paper_name = "BoxNet"
     split = "seen"
-    description = "Plan per-step agent actions on a grid that move every colored box onto a same-colored target."
+    description = (
+        "Plan per-step agent actions on a grid that move every colored box onto a same-colored target."
+    )
     answer_format = 'a JSON list of steps, e.g. <<<[{"Agent[0.5, 0.5]":"move(box_blue, target_blue)"}]>>>'
     data_dirs = ("BoxNet1_dataset",)
     complexities = (1, 2, 3, 4, 5)

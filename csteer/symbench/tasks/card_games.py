@@ -27,7 +27,7 @@ def _single_int(body: str) -> int | None:
 _MAHJONG_PENG = (
     "There are several letter cards, and the game rules are as follows:1. Initially, there are 13 cards.\n"
     "2. Each time, a new card is added, and a result is determined. Then, one card is removed.\n"
-    '3. When there are two identical cards in hand, and the newly added card is the same as these two cards, the '
+    "3. When there are two identical cards in hand, and the newly added card is the same as these two cards, the "
     'result is determined as "Peng," represented by the number 1.\n'
 )
 _MAHJONG_RULES = {
@@ -35,7 +35,7 @@ _MAHJONG_RULES = {
     + '4. If the newly added card does not meet the condition in rule 3, the result is determined as "Pass," '
     "represented by the number 0.\n5. The removed card does not affect the result determination.\n",
     True: _MAHJONG_PENG
-    + '4. If two cards in hand and the new card can form a consecutive letter sequence, the result is determined as '
+    + "4. If two cards in hand and the new card can form a consecutive letter sequence, the result is determined as "
     '"Chi," represented by the number 2. For example, ABC, OPQ, etc.\n'
     '5. If the new card does not meet the conditions of 3 and 4, the result is determined as "Pass," represented '
     'by the number 0.\n6. "Peng" takes precedence over "Chi."\n7. The card that is removed does not affect the '
@@ -87,14 +87,26 @@ class Mahjong(QuestionSolutionLayout, Task):
     complexities = (1, 2, 3, 4, 5)
 
     def from_stored(self, sample_id: str, question: str, data: Any) -> Sample:
-        return Sample(self.id, sample_id, question, data.get("solution"),
-                      {**mahjong_parse(question), "complexity": data.get("complexity")})
+        return Sample(
+            self.id,
+            sample_id,
+            question,
+            data.get("solution"),
+            {**mahjong_parse(question), "complexity": data.get("complexity")},
+        )
 
     def to_stored(self, sample: Sample) -> Any:
         m = sample.meta
-        rounds = [{"add": r["add"], "remove": r.get("remove") or random.choice(m["initial_cards"])} for r in m["rounds"]]
-        return {"initial_cards": m["initial_cards"], "rounds": rounds, "solution": sample.solution,
-                "complexity": m.get("complexity")}
+        rounds = [
+            {"add": r["add"], "remove": r.get("remove") or random.choice(m["initial_cards"])}
+            for r in m["rounds"]
+        ]
+        return {
+            "initial_cards": m["initial_cards"],
+            "rounds": rounds,
+            "solution": sample.solution,
+            "complexity": m.get("complexity"),
+        }
 
     def verify(self, sample: Sample, answer_text: str) -> Verdict:
         body, bad = answer_body(answer_text)
@@ -132,11 +144,15 @@ class Mahjong(QuestionSolutionLayout, Task):
             lines.append(f"Round {i}: Add a {r['add']} card{tail}")
         answer = "0 for Pass, 1 for Peng, or 2 for Chi" if chi else "0 for Pass, 1 for Peng"
         question = (
-            _MAHJONG_RULES[chi] + f"Given the initial cards:{initial}\n\n" + "\n".join(lines)
+            _MAHJONG_RULES[chi]
+            + f"Given the initial cards:{initial}\n\n"
+            + "\n".join(lines)
             + "\n\nBased on the above information, determine the number judged in the final round.\n"
             + f"Return your answer with the format <<<x>>>, where x is {answer}."
         )
-        return Sample(self.id, f"gen_{complexity}_{rng.randrange(10**9)}", question, mahjong_final(meta), meta)
+        return Sample(
+            self.id, f"gen_{complexity}_{rng.randrange(10**9)}", question, mahjong_final(meta), meta
+        )
 
 
 # ----------------------------------------------------------------------------- Statistical Counting
@@ -162,7 +178,9 @@ def count_score(meta: dict[str, Any]) -> int:
     total = meta.get("initial", 0)
     runs = [(m.group(0)[0], len(m.group(0))) for m in re.finditer(r"(.)\1*", meta["sequence"])]
     for rule in meta["rules"]:
-        total += rule["score"] * sum(1 for ch, n in runs if ch == rule["letter"] and n >= rule["min_consecutive"])
+        total += rule["score"] * sum(
+            1 for ch, n in runs if ch == rule["letter"] and n >= rule["min_consecutive"]
+        )
     return total
 
 
@@ -177,13 +195,22 @@ class StatisticalCounting(QuestionSolutionLayout, Task):
     complexities = (1, 2, 3, 4, 5)
 
     def from_stored(self, sample_id: str, question: str, data: Any) -> Sample:
-        return Sample(self.id, sample_id, question, data.get("solution"),
-                      {**count_parse(question), "complexity": data.get("complexity")})
+        return Sample(
+            self.id,
+            sample_id,
+            question,
+            data.get("solution"),
+            {**count_parse(question), "complexity": data.get("complexity")},
+        )
 
     def to_stored(self, sample: Sample) -> Any:
         m = sample.meta
-        return {"sequence": m["sequence"], "rules": m["rules"], "solution": sample.solution,
-                "complexity": m.get("complexity")}
+        return {
+            "sequence": m["sequence"],
+            "rules": m["rules"],
+            "solution": sample.solution,
+            "complexity": m.get("complexity"),
+        }
 
     def verify(self, sample: Sample, answer_text: str) -> Verdict:
         body, bad = answer_body(answer_text)
@@ -264,8 +291,13 @@ class ConstrainedLinearArrangement(QuestionSolutionLayout, Task):
     complexities = (1, 2, 3, 4, 5)
 
     def from_stored(self, sample_id: str, question: str, data: Any) -> Sample:
-        return Sample(self.id, sample_id, question, data.get("solution"),
-                      {**arrangement_parse(question), "complexity": data.get("complexity")})
+        return Sample(
+            self.id,
+            sample_id,
+            question,
+            data.get("solution"),
+            {**arrangement_parse(question), "complexity": data.get("complexity")},
+        )
 
     def reference_answer(self, sample: Sample) -> str | None:
         return None if sample.solution is None else "<<<" + ",".join(sample.solution) + ">>>"
@@ -297,9 +329,12 @@ class ConstrainedLinearArrangement(QuestionSolutionLayout, Task):
         mine, theirs = rng.sample(cards, n), rng.sample(cards, n)
         results = [outcome(a, b) for a, b in zip(mine, theirs, strict=True)]
         meta = {"game_type": game, "player_moves": mine, "results": results, "complexity": complexity}
-        rounds = "\n".join(f"Round {i}: {a}, {r}." for i, (a, r) in enumerate(zip(mine, results, strict=True), 1))
+        rounds = "\n".join(
+            f"Round {i}: {a}, {r}." for i, (a, r) in enumerate(zip(mine, results, strict=True), 1)
+        )
         question = (
-            _GAME_TEXT[game] + "\n\nAssuming you are one of the players, deduce what cards your opponent played each "
+            _GAME_TEXT[game]
+            + "\n\nAssuming you are one of the players, deduce what cards your opponent played each "
             f"round based on the cards you played and the results of each round.\n\nRounds:\n{rounds}\n\n"
             "Use a list of letters to show your answer. For example, <<<A,B,C>>>."
         )

@@ -117,7 +117,12 @@ def solve(numbers: list[int], target: int) -> str | None:
             for j in range(i + 1, n):
                 (a, ea), (b, eb) = items[i], items[j]
                 rest = [items[k] for k in range(n) if k not in (i, j)]
-                cands = [(a + b, f"({ea}+{eb})"), (a * b, f"({ea}*{eb})"), (a - b, f"({ea}-{eb})"), (b - a, f"({eb}-{ea})")]
+                cands = [
+                    (a + b, f"({ea}+{eb})"),
+                    (a * b, f"({ea}*{eb})"),
+                    (a - b, f"({ea}-{eb})"),
+                    (b - a, f"({eb}-{ea})"),
+                ]
                 if b != 0:
                     cands.append((a / b, f"({ea}/{eb})"))
                 if a != 0:

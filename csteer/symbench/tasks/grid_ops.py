@@ -65,7 +65,7 @@ def pooling_question(matrix: list[list[int]], n: int, kind: str) -> str:
     what = "maximum values" if kind == "max" else "average values"
     rows = "\n".join(", ".join(map(str, r)) for r in matrix)
     return (
-        f'In an N*N grid, there are N^2 numbers, with numbers in the same row separated by commas. We define the '
+        f"In an N*N grid, there are N^2 numbers, with numbers in the same row separated by commas. We define the "
         f'"{kind} pooling" operation: suppose that there is an n*n (n<N) sliding window, which slides from left to '
         f"right or from top to bottom in the matrix, {verb} in each sliding window. Then, the {what} are arranged "
         "according to their original positions to form a new matrix for output.\n"
@@ -103,7 +103,9 @@ class Pooling(QuestionSolutionLayout, Task):
         for k, (g, w) in enumerate(zip(got, want, strict=True)):
             if abs(g - w) > tol:
                 return Verdict(False, f"value {k + 1} is {float(g):g}, expected {float(w):g}")
-        return Verdict(True, f"{m['pooling_type']} pooling with a {m['window_size']}x{m['window_size']} window matches")
+        return Verdict(
+            True, f"{m['pooling_type']} pooling with a {m['window_size']}x{m['window_size']} window matches"
+        )
 
     def generate(self, rng: random.Random, complexity: int) -> Sample:
         size = complexity + 2
@@ -112,8 +114,13 @@ class Pooling(QuestionSolutionLayout, Task):
         matrix = [[rng.randint(-10, 20) for _ in range(size)] for _ in range(size)]
         solution = [[_json_num(x) for x in row] for row in pool(matrix, n, kind)]
         meta = {"matrix": matrix, "window_size": n, "pooling_type": kind, "complexity": complexity}
-        return Sample(self.id, f"gen_{complexity}_{rng.randrange(10**9)}", pooling_question(matrix, n, kind),
-                      solution, meta)
+        return Sample(
+            self.id,
+            f"gen_{complexity}_{rng.randrange(10**9)}",
+            pooling_question(matrix, n, kind),
+            solution,
+            meta,
+        )
 
     def reference_answer(self, sample: Sample) -> str | None:
         return None if sample.solution is None else f"<<<{json.dumps(sample.solution)}>>>"
@@ -174,7 +181,10 @@ class LightPuzzles(QuestionSolutionLayout, Task):
             return Verdict(False, f"expected {len(want)} lights, got {len(got)}")
         wrong = [k for k, (g, w) in enumerate(zip(got, want, strict=True)) if g != w]
         if wrong:
-            return Verdict(False, f"{len(wrong)} lights differ (first at row {wrong[0] // m['n'] + 1}, column {wrong[0] % m['n'] + 1})")
+            return Verdict(
+                False,
+                f"{len(wrong)} lights differ (first at row {wrong[0] // m['n'] + 1}, column {wrong[0] % m['n'] + 1})",
+            )
         return Verdict(True, "final light grid matches")
 
     def generate(self, rng: random.Random, complexity: int) -> Sample:
@@ -184,9 +194,20 @@ class LightPuzzles(QuestionSolutionLayout, Task):
         cells = [[r, c] for r in range(1, n + 1) for c in range(1, n + 1)]
         buttons = {b: rng.sample(cells, rng.randint(1, len(cells) // 2)) for b in names}
         operations = [rng.choice(names) for _ in range(complexity + 1)]
-        meta = {"n": n, "initial_state": state, "buttons": buttons, "operations": operations, "complexity": complexity}
-        return Sample(self.id, f"gen_{complexity}_{rng.randrange(10**9)}",
-                      light_question(n, state, buttons, operations), press(state, buttons, operations), meta)
+        meta = {
+            "n": n,
+            "initial_state": state,
+            "buttons": buttons,
+            "operations": operations,
+            "complexity": complexity,
+        }
+        return Sample(
+            self.id,
+            f"gen_{complexity}_{rng.randrange(10**9)}",
+            light_question(n, state, buttons, operations),
+            press(state, buttons, operations),
+            meta,
+        )
 
     def reference_answer(self, sample: Sample) -> str | None:
         return None if sample.solution is None else "<<<" + ",".join(map(str, sample.solution)) + ">>>"
@@ -240,12 +261,21 @@ class MatrixTransformation(QuestionSolutionLayout, Task):
         symbols = string.ascii_uppercase + ("!@#$%&*" if complexity >= 4 else "")
         matrix = [[rng.choice(symbols) for _ in range(cols)] for _ in range(rows)]
         solution = rotate_cw(matrix)
-        meta = {"matrix": matrix, "formatted_solution": ",".join(x for r in solution for x in r),
-                "complexity": complexity}
-        return Sample(self.id, f"gen_{complexity}_{rng.randrange(10**9)}", matrix_question(matrix), solution, meta)
+        meta = {
+            "matrix": matrix,
+            "formatted_solution": ",".join(x for r in solution for x in r),
+            "complexity": complexity,
+        }
+        return Sample(
+            self.id, f"gen_{complexity}_{rng.randrange(10**9)}", matrix_question(matrix), solution, meta
+        )
 
     def reference_answer(self, sample: Sample) -> str | None:
-        return None if sample.solution is None else "<<<" + ",".join(x for r in sample.solution for x in r) + ">>>"
+        return (
+            None
+            if sample.solution is None
+            else "<<<" + ",".join(x for r in sample.solution for x in r) + ">>>"
+        )
 
     def from_stored(self, sample_id: str, question: str, data: Any) -> Sample:
         meta = {k: v for k, v in data.items() if k != "solution"}

@@ -16,9 +16,13 @@ from csteer.symbench.answers import parse_literal
 from csteer.symbench.base import Sample, Task, Verdict, register
 from csteer.symbench.tasks._b_common import QuestionSolutionLayout, answer_body
 
-LEVELS: dict[int, tuple[int, int, str]] = {1: (2, 3, "sum_le_4"), 2: (3, 4, "product_gt_0"),
-                                           3: (4, 6, "product_gt_0"), 4: (5, 9, "product_gt_0"),
-                                           5: (6, 12, "product_gt_0")}
+LEVELS: dict[int, tuple[int, int, str]] = {
+    1: (2, 3, "sum_le_4"),
+    2: (3, 4, "product_gt_0"),
+    3: (4, 6, "product_gt_0"),
+    4: (5, 9, "product_gt_0"),
+    5: (6, 12, "product_gt_0"),
+}
 
 
 def parse_question(question: str) -> dict[str, Any]:
@@ -72,8 +76,11 @@ def check(meta: dict[str, Any], cells: list[tuple[int, int]]) -> Verdict:
 
 def question_for(grid: list[list[int]], count: int, kind: str, first: list[int], lo: int, hi: int) -> str:
     n = len(grid)
-    rule = ("The sum of the selected numbers in each row and each column should be less than or equal to 4."
-            if kind == "sum_le_4" else "The product of each row and column of the selected number must be greater than 0.")
+    rule = (
+        "The sum of the selected numbers in each row and each column should be less than or equal to 4."
+        if kind == "sum_le_4"
+        else "The product of each row and column of the selected number must be greater than 0."
+    )
     rows = "\n".join(", ".join(map(str, r)) for r in grid)
     return (
         f"Given a {n}*{n} grid where each cell contains a number (between {lo} to {hi}), you must select {count} "
@@ -93,23 +100,37 @@ class LogicPuzzle(QuestionSolutionLayout, Task):
     id = "logic_puzzle"
     paper_name = "Logical Puzzle"
     split = "seen"
-    description = "Select K grid cells with different numbers so each row/column selection meets a sum or product rule."
+    description = (
+        "Select K grid cells with different numbers so each row/column selection meets a sum or product rule."
+    )
     answer_format = "positions as 'row column' pairs, e.g. <<<0 3, 1 0, 2 4>>>"
     data_dirs = ("logic_puzzle_dataset",)
     complexities = (1, 2, 3, 4, 5)
 
     def from_stored(self, sample_id: str, question: str, data: Any) -> Sample:
-        meta = {**parse_question(question), "grid": data["grid"], "constraint": data["constraints"]["type"],
-                "complexity": data.get("complexity")}
+        meta = {
+            **parse_question(question),
+            "grid": data["grid"],
+            "constraint": data["constraints"]["type"],
+            "complexity": data.get("complexity"),
+        }
         return Sample(self.id, sample_id, question, data.get("solution"), meta)
 
     def to_stored(self, sample: Sample) -> Any:
         m = sample.meta
-        return {"grid": m["grid"], "solution": sample.solution, "complexity": m.get("complexity"),
-                "constraints": {"type": m["constraint"]}}
+        return {
+            "grid": m["grid"],
+            "solution": sample.solution,
+            "complexity": m.get("complexity"),
+            "constraints": {"type": m["constraint"]},
+        }
 
     def reference_answer(self, sample: Sample) -> str | None:
-        return None if sample.solution is None else "<<<" + ", ".join(f"{r} {c}" for r, c in sample.solution) + ">>>"
+        return (
+            None
+            if sample.solution is None
+            else "<<<" + ", ".join(f"{r} {c}" for r, c in sample.solution) + ">>>"
+        )
 
     def verify(self, sample: Sample, answer_text: str) -> Verdict:
         body, bad = answer_body(answer_text)
@@ -125,21 +146,34 @@ class LogicPuzzle(QuestionSolutionLayout, Task):
         lo, hi = (1, 3) if kind == "sum_le_4" else (-2 * n, 2 * n)
         first = [0, n - 1]
         while True:
-            grid = [[rng.choice([x for x in range(lo, hi + 1) if x != 0]) for _ in range(n)] for _ in range(n)]
+            grid = [
+                [rng.choice([x for x in range(lo, hi + 1) if x != 0]) for _ in range(n)] for _ in range(n)
+            ]
             if kind == "product_gt_0":
                 # plant a solution: distinct positive numbers on chosen cells (products are then > 0)
                 others = [(r, c) for r in range(n) for c in range(n) if [r, c] != first]
                 chosen = [tuple(first), *rng.sample(others, count - 1)]
                 for (r, c), v in zip(chosen, rng.sample(range(1, hi + 1), count), strict=True):
                     grid[r][c] = v
-            meta = {"grid": grid, "count": count, "first": first, "constraint": kind, "complexity": complexity}
+            meta = {
+                "grid": grid,
+                "count": count,
+                "first": first,
+                "constraint": kind,
+                "complexity": complexity,
+            }
             if kind == "product_gt_0":
                 found = chosen if check(meta, chosen).correct else None
             else:
                 found = _search(meta, rng)
             if found:
-                return Sample(self.id, f"gen_{complexity}_{rng.randrange(10**9)}",
-                              question_for(grid, count, kind, first, lo, hi), [list(p) for p in found], meta)
+                return Sample(
+                    self.id,
+                    f"gen_{complexity}_{rng.randrange(10**9)}",
+                    question_for(grid, count, kind, first, lo, hi),
+                    [list(p) for p in found],
+                    meta,
+                )
 
 
 def _search(meta: dict[str, Any], rng: random.Random, budget: int = 20000) -> list[tuple[int, int]] | None:

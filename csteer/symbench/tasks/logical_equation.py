@@ -26,13 +26,43 @@ _CONSTRAINT = re.compile(
 )
 # complexity -> (letters, constraints), following the reference's folder names
 LEVELS: dict[int, tuple[int, int]] = {1: (9, 7), 2: (11, 10), 3: (13, 11), 4: (15, 13), 5: (15, 14)}
-POOL = [1, 3, 5, 7, 9, 10, 12, 14, 15, 16, 20, 24, 27, 28, 32, 36, 39, 45, 48, 50, 64, 75, 80, 96, 100, 121,
-        150, 225, 243]
+POOL = [
+    1,
+    3,
+    5,
+    7,
+    9,
+    10,
+    12,
+    14,
+    15,
+    16,
+    20,
+    24,
+    27,
+    28,
+    32,
+    36,
+    39,
+    45,
+    48,
+    50,
+    64,
+    75,
+    80,
+    96,
+    100,
+    121,
+    150,
+    225,
+    243,
+]
 
 
 def parse_question(question: str) -> dict[str, Any]:
-    head = re.search(r"There are (\d+) letters ([A-Z ,]+?), each representing one of the numbers ([\d ,.-]+?)\.",
-                     question)
+    head = re.search(
+        r"There are (\d+) letters ([A-Z ,]+?), each representing one of the numbers ([\d ,.-]+?)\.", question
+    )
     if not head:
         raise ValueError("cannot read the letters and numbers")
     letters = re.findall(r"[A-Z]", head.group(2))
@@ -43,7 +73,9 @@ def parse_question(question: str) -> dict[str, Any]:
         if not m:
             continue
         if m.group("a"):
-            constraints.append(["sum" if m.group("op") == "+" else "diff", m.group("a"), m.group("b"), int(m.group("v"))])
+            constraints.append(
+                ["sum" if m.group("op") == "+" else "diff", m.group("a"), m.group("b"), int(m.group("v"))]
+            )
         elif m.group("c"):
             constraints.append(["times", m.group("c"), m.group("d"), m.group("k")])
         else:
@@ -108,7 +140,9 @@ class LogicalEquation(QuestionSolutionLayout, Task):
         if not isinstance(value, list):
             tokens = number_tokens(body)
             value = [float(t) for t in tokens] if re.fullmatch(r"[\s\d,.+\-\[\]]*", body) else None
-        if not isinstance(value, list) or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value):
+        if not isinstance(value, list) or not all(
+            isinstance(v, int | float) and not isinstance(v, bool) for v in value
+        ):
             return Verdict(False, "expected a list of numbers")
         m = sample.meta
         if len(value) != len(m["letters"]):
@@ -122,7 +156,9 @@ class LogicalEquation(QuestionSolutionLayout, Task):
         for i, c in enumerate(m["constraints"], 1):
             if not holds(c, val):
                 return Verdict(False, f"constraint {i} ({render(c)}) does not hold")
-        return Verdict(True, f"a permutation of the numbers satisfying all {len(m['constraints'])} constraints")
+        return Verdict(
+            True, f"a permutation of the numbers satisfying all {len(m['constraints'])} constraints"
+        )
 
     def generate(self, rng: random.Random, complexity: int) -> Sample:
         n_letters, n_rules = LEVELS.get(complexity, LEVELS[2])
@@ -136,8 +172,13 @@ class LogicalEquation(QuestionSolutionLayout, Task):
             if len(constraints) == n_rules:
                 break
         meta = {"letters": letters, "numbers": numbers, "constraints": constraints, "complexity": complexity}
-        return Sample(self.id, f"gen_{n_letters}_{n_rules}_{rng.randrange(10**9)}",
-                      question_for(letters, numbers, constraints), [assign[x] for x in letters], meta)
+        return Sample(
+            self.id,
+            f"gen_{n_letters}_{n_rules}_{rng.randrange(10**9)}",
+            question_for(letters, numbers, constraints),
+            [assign[x] for x in letters],
+            meta,
+        )
 
 
 def _random_constraint(rng: random.Random, letters: list[str], val: dict[str, int]) -> list | None:

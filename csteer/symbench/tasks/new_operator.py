@@ -85,10 +85,14 @@ def question_for(defs: dict[str, str], expression: str) -> str:
     head = ""
     if len(defs) > 1:
         ops = list(defs)
-        head = (f"Let x and y represent two numbers. The new operations {', '.join(ops[:-1])} and {ops[-1]} "
-                "are defined as follows:\n")
-    return (head + "\n".join(lines) + f"\nCalculate {expression}.\n"
-            "Return your answer with format <<<list of values and symbols>>>")
+        head = (
+            f"Let x and y represent two numbers. The new operations {', '.join(ops[:-1])} and {ops[-1]} "
+            "are defined as follows:\n"
+        )
+    return (
+        head + "\n".join(lines) + f"\nCalculate {expression}.\n"
+        "Return your answer with format <<<list of values and symbols>>>"
+    )
 
 
 @register
@@ -102,14 +106,21 @@ class NewOperator(QuestionSolutionLayout, Task):
     complexities = (1, 2, 3, 4, 5)
 
     def from_stored(self, sample_id: str, question: str, data: Any) -> Sample:
-        meta = {**parse_question(question), "complexity": data.get("complexity"),
-                "operator_definitions": data.get("operator_definitions")}
+        meta = {
+            **parse_question(question),
+            "complexity": data.get("complexity"),
+            "operator_definitions": data.get("operator_definitions"),
+        }
         # keep the stored answer as the reference even where it is wrong: selfcheck must show those
         return Sample(self.id, sample_id, question, data.get("solution"), meta)
 
     def to_stored(self, sample: Sample) -> Any:
         m = sample.meta
-        return {"solution": sample.solution, "complexity": m.get("complexity"), "operator_definitions": m["defs"]}
+        return {
+            "solution": sample.solution,
+            "complexity": m.get("complexity"),
+            "operator_definitions": m["defs"],
+        }
 
     def verify(self, sample: Sample, answer_text: str) -> Verdict:
         body, bad = answer_body(answer_text)
@@ -139,11 +150,23 @@ class NewOperator(QuestionSolutionLayout, Task):
                 expression = f"({expression}){op}{x}"
         else:
             nums = [rng.randint(1, 9) for _ in range(n_ops + 1)]
-            expression = f"({nums[0]}{ops[0]}{nums[1]})" + "".join(f"{o}{x}" for o, x in zip(ops[1:], nums[2:], strict=True))
-        meta = {"defs": defs, "expression": expression, "complexity": complexity, "operator_definitions": defs}
+            expression = f"({nums[0]}{ops[0]}{nums[1]})" + "".join(
+                f"{o}{x}" for o, x in zip(ops[1:], nums[2:], strict=True)
+            )
+        meta = {
+            "defs": defs,
+            "expression": expression,
+            "complexity": complexity,
+            "operator_definitions": defs,
+        }
         value = evaluate(expression, defs)
-        return Sample(self.id, f"gen_{complexity}_{rng.randrange(10**9)}", question_for(defs, expression),
-                      _as_json_number(value), meta)
+        return Sample(
+            self.id,
+            f"gen_{complexity}_{rng.randrange(10**9)}",
+            question_for(defs, expression),
+            _as_json_number(value),
+            meta,
+        )
 
     def reference_answer(self, sample: Sample) -> str | None:
         return None if sample.solution is None else f"<<<{sample.solution}>>>"

@@ -24,13 +24,24 @@ from csteer.symbench.tasks._b_common import answer_body, iter_sample_dirs, next_
 Box = tuple[float, float, float, float]  # x_start, x_end, y_start, y_end
 Point = tuple[float, float]
 
-WALLS: list[Box] = [(-1.5, -1.4, -1.5, 1.5), (1.4, 1.5, -1.5, 1.5), (-1.5, 1.5, -1.5, -1.4), (-1.5, 1.5, 1.4, 1.5)]
+WALLS: list[Box] = [
+    (-1.5, -1.4, -1.5, 1.5),
+    (1.4, 1.5, -1.5, 1.5),
+    (-1.5, 1.5, -1.5, -1.4),
+    (-1.5, 1.5, 1.4, 1.5),
+]
 COLORS = ["yellow", "red", "green", "blue", "pink", "purple", "orange", "brown", "cyan"]
 MAX_WAYPOINTS = 1000
 EPS = 1e-9
 
 # complexity -> (boxes in the room, boxes to visit, boxes to avoid)
-LEVELS: dict[int, tuple[int, int, int]] = {1: (3, 1, 1), 2: (5, 2, 1), 3: (6, 2, 2), 4: (7, 3, 2), 5: (8, 3, 3)}
+LEVELS: dict[int, tuple[int, int, int]] = {
+    1: (3, 1, 1),
+    2: (5, 2, 1),
+    3: (6, 2, 2),
+    4: (7, 3, 2),
+    5: (8, 3, 3),
+}
 
 
 def segment_hits_box(p: Point, q: Point, box: Box) -> tuple[float, float] | None:
@@ -141,11 +152,15 @@ def check_trajectory(meta: dict[str, Any], points: list[Point]) -> Verdict:
         if found is None:
             return Verdict(False, f"the trajectory does not enter the {color} box (in the instructed order)")
         seg, t = found
-    return Verdict(True, f"{len(points)} waypoints: visits {meta['visit']} in order, avoids {meta['avoid']}, no wall")
+    return Verdict(
+        True, f"{len(points)} waypoints: visits {meta['visit']} in order, avoids {meta['avoid']}, no wall"
+    )
 
 
 def _free(x: float, y: float, blocked: list[Box], margin: float) -> bool:
-    return all(not (b[0] - margin <= x <= b[1] + margin and b[2] - margin <= y <= b[3] + margin) for b in blocked)
+    return all(
+        not (b[0] - margin <= x <= b[1] + margin and b[2] - margin <= y <= b[3] + margin) for b in blocked
+    )
 
 
 def plan(meta: dict[str, Any], step: float = 0.05) -> list[Point] | None:
@@ -214,7 +229,9 @@ class PathPlan(Task):
     id = "path_plan"
     paper_name = "Path Plan"
     split = "seen"
-    description = "Plan a straight-line waypoint trajectory that visits colored boxes in order and avoids others."
+    description = (
+        "Plan a straight-line waypoint trajectory that visits colored boxes in order and avoids others."
+    )
     answer_format = "a list of waypoints, e.g. <<<[(-1.3, -1.3), (0.45, 1.0), (1.3, 1.3)]>>>"
     data_dirs = ("path_plan_dataset",)
     complexities = (1, 2, 3, 4, 5)
@@ -292,7 +309,10 @@ def _random_boxes(rng: random.Random, count: int) -> dict[str, Box] | None:
             y0 = round(rng.uniform(-1.2, 1.2 - h), 1)
             box = (x0, round(x0 + w, 1), y0, round(y0 + h, 1))
             if all(
-                box[1] + 0.15 <= o[0] or o[1] + 0.15 <= box[0] or box[3] + 0.15 <= o[2] or o[3] + 0.15 <= box[2]
+                box[1] + 0.15 <= o[0]
+                or o[1] + 0.15 <= box[0]
+                or box[3] + 0.15 <= o[2]
+                or o[3] + 0.15 <= box[2]
                 for o in boxes.values()
             ):
                 boxes[color] = box
