@@ -1,17 +1,22 @@
-"""Job processes: the supervisor (enters namespaces, forks the job, reports its exit) and the job itself.
+"""Job processes: forked from the warm worker (or the cold launcher), jailed, then running the program.
 
 Process tree of one job::
 
-    caller (Sandbox.run) --- warm worker or cold launcher
-                               `-- supervisor: new session; unshare(mount, net, pid, ipc, uts[, user])
-                                     `-- job: pid 1 of the new pid namespace; jail; runs the program
+    caller (Sandbox.run) --- warm worker or cold launcher          (reports the job's exit: "reaped")
+                               `-- job: new session; unshare(mount, net, ipc, uts); new root; own uid;
+                                   rlimits; runs the program
+    with a pid namespace (unprivileged callers, whose jobs share their uid):
+                               `-- supervisor: unshare(... pid, user)                 (reports "final")
+                                     `-- job: pid 1 of the new pid namespace
 
-The caller reads the job's stdout/stderr pipes itself and talks to the supervisor over a socket pair:
-it receives the two pids (to kill the group on timeout) and then the job's exit status.
+The caller reads the job's stdout/stderr pipes itself and talks over a SOCK_SEQPACKET pair (one JSON object
+per message): it receives the pids (to kill the group on timeout), "ready" once the jail is in place, and
+the exit status. The job closes its end before running untrusted code.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -20,96 +25,120 @@ import traceback
 import types
 from typing import Any, NoReturn
 
-from csteer.runtime.sandbox import guards, jail, linux, policy, protocol
+from csteer.runtime.sandbox import guards, jail, linux, policy
 
 EXIT_POLICY = 120
 EXIT_MEMORY = 121
 EXIT_SETUP = 122
 
 STDIN_FILE = ".stdin"
+MAX_SPEC = 64 * 2**20
 
 
-def supervise(job_sock: socket.socket, out_fd: int, err_fd: int, *, new_session: bool) -> NoReturn:
-    """Run one job to completion and report on `job_sock`. Never returns."""
+def send(sock: socket.socket, obj: Any) -> None:
+    sock.send(json.dumps(obj).encode())
+
+
+def exit_report(status: int, usage: Any) -> dict[str, Any]:
+    report: dict[str, Any] = {"cpu_s": usage.ru_utime + usage.ru_stime}
+    if os.WIFSIGNALED(status):
+        report["signal"] = os.WTERMSIG(status)
+    else:
+        report["exit"] = os.WEXITSTATUS(status)
+    return report
+
+
+def fork_job(
+    job_sock: socket.socket, out_fd: int, err_fd: int, close_in_child: tuple[socket.socket, ...] = ()
+) -> int:
+    """Fork one job (called by the worker or the launcher); the child never returns."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            for sock in close_in_child:
+                sock.close()
+            _job_entry(job_sock, out_fd, err_fd)
+        finally:
+            os._exit(EXIT_SETUP)
     try:
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        if new_session:
-            os.setsid()
-        spec = protocol.recv(job_sock)
-        if spec is None:
-            os._exit(0)
+        send(job_sock, {"pids": [pid]})
+    except OSError:
+        pass
+    return pid
+
+
+def _job_entry(job_sock: socket.socket, out_fd: int, err_fd: int) -> NoReturn:
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    if sys.platform.startswith("linux"):
+        linux.prctl(linux.PR_SET_PDEATHSIG, signal.SIGKILL)  # die with the worker/launcher
+    os.setsid()  # own process group: the caller kills the whole group on timeout
+    try:
+        spec = json.loads(job_sock.recv(MAX_SPEC))
+        if "spec_file" in spec:  # too big for one message: the caller wrote it to a root-only file
+            with open(spec["spec_file"], "rb") as fh:
+                spec = json.loads(fh.read())
+            os.unlink(fh.name)
         plan = jail.Plan.from_dict(spec["plan"])
         if plan.namespaces:
             jail.enter_namespaces(plan)
-        ready_r, ready_w = os.pipe()
-        pid = os.fork()
-        if pid == 0:
-            try:
-                job_sock.close()
-                os.close(ready_r)
-                _job_main(spec, plan, out_fd, err_fd, ready_w)
-            finally:
-                os._exit(EXIT_SETUP)
-        os.close(ready_w)
-        for fd in {out_fd, err_fd}:
-            os.close(fd)
-        protocol.send(job_sock, {"pids": [os.getpid(), pid]})
-        ready = b""
-        while chunk := os.read(ready_r, 4096):
-            ready += chunk
+    except BaseException as err:
+        _fail(job_sock, err)
+    if not plan.pidns:
+        _job_main(spec, plan, out_fd, err_fd, job_sock)
+    # Supervisor: the pid namespace applies to our children, so the job is one.
+    pid = os.fork()
+    if pid == 0:
+        _job_main(spec, plan, out_fd, err_fd, job_sock)
+    for fd in {out_fd, err_fd}:
+        os.close(fd)
+    try:
+        send(job_sock, {"pids": [pid]})
         _, status, usage = os.wait4(pid, 0)
-        report: dict[str, Any] = {
-            "ready": ready.decode("utf-8", "replace"),
-            "cpu_s": usage.ru_utime + usage.ru_stime,
-        }
-        if os.WIFSIGNALED(status):
-            report["signal"] = os.WTERMSIG(status)
-        else:
-            report["exit"] = os.WEXITSTATUS(status)
-        protocol.send(job_sock, report)
-    except BaseException as err:  # the caller must hear about any failure here
-        try:
-            protocol.send(job_sock, {"error": f"{type(err).__name__}: {err}"})
-        except OSError:
-            pass
-    os._exit(0)
+        send(job_sock, {"final": exit_report(status, usage)})
+    finally:
+        os._exit(0)
 
 
-def _job_main(spec: dict[str, Any], plan: jail.Plan, out_fd: int, err_fd: int, ready_w: int) -> NoReturn:
+def _fail(job_sock: socket.socket, err: BaseException) -> NoReturn:
+    try:
+        send(job_sock, {"ready": f"{type(err).__name__}: {err}"})
+    finally:
+        os._exit(EXIT_SETUP)
+
+
+def _job_main(
+    spec: dict[str, Any], plan: jail.Plan, out_fd: int, err_fd: int, job_sock: socket.socket
+) -> NoReturn:
     try:
         for fd, target in ((out_fd, 1), (err_fd, 2)):
             if fd != target:
                 os.dup2(fd, target)
                 os.close(fd)
         baseline = jail.address_space_in_use()
-        uid = plan.drop_uid if plan.drop_uid is not None else os.getuid()
+        uid = jail.job_uid(plan)
         if plan.new_root:
             jail.build_root(spec["host_dir"], int(spec["limits"]["disk_mb"]), uid)
             workdir = "/" + jail.WORKDIR_NAME
         else:
             workdir = spec["host_dir"]
-            if plan.drop_uid is not None:
+            if uid != os.getuid():
                 os.chown(workdir, uid, uid)
         os.chdir(workdir)
         for name, text in (("main.py", spec["code"]), (STDIN_FILE, spec.get("stdin") or "")):
             with open(name, "w", encoding="utf-8") as fh:
                 fh.write(text)
-            if plan.drop_uid is not None:
+            if uid != os.getuid():
                 os.chown(name, uid, uid)
         stdin_fd = os.open(STDIN_FILE, os.O_RDONLY)
         os.dup2(stdin_fd, 0)
         os.close(stdin_fd)
         os.unlink(STDIN_FILE)
         jail.drop_and_limit(plan, spec["limits"], baseline)
-        os.closerange(3, ready_w)
-        os.closerange(ready_w + 1, 65536)
-        os.write(ready_w, b"OK")
-        os.close(ready_w)
+        send(job_sock, {"ready": "OK"})
+        job_sock.close()
+        os.closerange(3, 65536)
     except BaseException as err:
-        try:
-            os.write(ready_w, f"{type(err).__name__}: {err}".encode())
-        finally:
-            os._exit(EXIT_SETUP)
+        _fail(job_sock, err)
     os._exit(run_program(spec))
 
 

@@ -21,6 +21,7 @@ from typing import Any
 from csteer.runtime.sandbox import linux
 
 NOBODY = 65534
+JOB_UID_BASE = 2_000_000_000  # far above any real account; + the job's pid (< 2**22) stays unique
 WORKDIR_NAME = "work"
 
 
@@ -28,10 +29,14 @@ WORKDIR_NAME = "work"
 class Plan:
     """Which containment layers a job applies (decided once by the probe)."""
 
-    namespaces: bool = False  # mount/net/pid/ipc/uts (+ user when not root)
+    namespaces: bool = False  # mount/net/ipc/uts (+ user when not root)
     userns: bool = False  # needed when not root
+    pidns: bool = False  # a pid namespace too (costs a second fork; used when jobs share the caller's uid)
     new_root: bool = False  # pivot_root into a tmpfs root
     drop_uid: int | None = None  # uid/gid to become (root only)
+    unique_uid: bool = (
+        False  # root only: uid = JOB_UID_BASE + pid, so concurrent jobs cannot signal each other
+    )
     rlimits: bool = True
     no_new_privs: bool = False
 
@@ -44,9 +49,9 @@ class Plan:
 
 
 def namespace_flags(plan: Plan) -> int:
-    flags = (
-        linux.CLONE_NEWNS | linux.CLONE_NEWNET | linux.CLONE_NEWPID | linux.CLONE_NEWIPC | linux.CLONE_NEWUTS
-    )
+    flags = linux.CLONE_NEWNS | linux.CLONE_NEWNET | linux.CLONE_NEWIPC | linux.CLONE_NEWUTS
+    if plan.pidns:
+        flags |= linux.CLONE_NEWPID
     if plan.userns:
         flags |= linux.CLONE_NEWUSER
     return flags
@@ -64,6 +69,13 @@ def enter_namespaces(plan: Plan) -> None:
             fh.write(f"0 {uid} 1")
         with open("/proc/self/gid_map", "w") as fh:
             fh.write(f"0 {gid} 1")
+
+
+def job_uid(plan: Plan) -> int:
+    """The uid the job will run as (computed in the job process itself)."""
+    if plan.unique_uid:
+        return JOB_UID_BASE + os.getpid()
+    return plan.drop_uid if plan.drop_uid is not None else os.getuid()
 
 
 def _ro_sources() -> list[str]:
@@ -134,10 +146,11 @@ def address_space_in_use() -> int:
 
 def drop_and_limit(plan: Plan, limits: dict[str, Any], baseline_bytes: int) -> None:
     """Become unprivileged and apply rlimits. Order matters: uid first, then NPROC (see module doc)."""
-    if plan.drop_uid is not None:
+    if plan.drop_uid is not None or plan.unique_uid:
+        uid = job_uid(plan)
         os.setgroups([])
-        os.setgid(plan.drop_uid)
-        os.setuid(plan.drop_uid)
+        os.setgid(uid)
+        os.setuid(uid)
     if plan.no_new_privs:
         linux.prctl(linux.PR_SET_NO_NEW_PRIVS, 1)
         linux.prctl(linux.PR_SET_DUMPABLE, 0)

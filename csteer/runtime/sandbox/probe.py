@@ -28,14 +28,21 @@ _warned = False
 
 
 def _candidates() -> list[jail.Plan]:
-    root = os.geteuid() == 0
-    drop = jail.NOBODY if root else None
-    full = jail.Plan(namespaces=True, userns=not root, new_root=True, drop_uid=drop, no_new_privs=True)
+    if os.geteuid() == 0:
+        # Root: each job gets its own uid, so a pid namespace (a second fork) adds nothing.
+        strong = {"unique_uid": True, "no_new_privs": True}
+        return [
+            jail.Plan(namespaces=True, new_root=True, **strong),
+            jail.Plan(namespaces=True, new_root=False, **strong),
+            jail.Plan(namespaces=False, **strong),
+            jail.Plan(),
+        ]
+    # Unprivileged: jobs share the caller's uid; the pid namespace keeps them from signalling it.
     return [
-        full,
-        jail.Plan(namespaces=True, userns=not root, new_root=False, drop_uid=drop, no_new_privs=True),
-        jail.Plan(namespaces=False, drop_uid=drop, no_new_privs=True),
-        jail.Plan(namespaces=False, drop_uid=None, no_new_privs=False),
+        jail.Plan(namespaces=True, userns=True, pidns=True, new_root=True, no_new_privs=True),
+        jail.Plan(namespaces=True, userns=True, pidns=True, new_root=False, no_new_privs=True),
+        jail.Plan(no_new_privs=True),
+        jail.Plan(),
     ]
 
 
@@ -73,7 +80,7 @@ def _trial(plan: jail.Plan) -> dict[str, Any]:
             if inner == 0:  # the job
                 try:
                     baseline = jail.address_space_in_use()
-                    uid = plan.drop_uid if plan.drop_uid is not None else os.getuid()
+                    uid = jail.job_uid(plan)
                     if plan.new_root:
                         jail.build_root(tmp, 8, uid)
                     limits = {"cpu_s": 5, "memory_mb": 256, "file_size_mb": 1, "open_files": 32}
@@ -146,9 +153,11 @@ def layers(report: dict[str, Any]) -> list[tuple[str, bool, str]]:
         ),
         ("separate interpreter, scrubbed env", True, "python -I, minimal environment, fresh temp dir"),
         (
-            "namespaces (mount/net/pid/ipc/uts)",
+            "namespaces (mount/net/ipc/uts)",
             plan.namespaces,
-            "user namespace too" if plan.userns else "as root",
+            "+ user and pid namespaces"
+            if plan.userns
+            else "as root: a fresh uid per job instead of a pid namespace",
         ),
         ("network isolation", net_ok, f"interfaces inside: {inside.get('interfaces', '?')}"),
         (
@@ -163,7 +172,7 @@ def layers(report: dict[str, Any]) -> list[tuple[str, bool, str]]:
             + (f" (user namespace, host uid {report.get('euid')})" if plan.userns else ""),
         ),
         ("rlimits (cpu, memory, file size, open files)", plan.rlimits, "setrlimit"),
-        ("no new processes/threads", bool(inside.get("fork_blocked")), "RLIMIT_NPROC=0 after the uid drop"),
+        ("no new processes/threads", bool(inside.get("fork_blocked")), "RLIMIT_NPROC=0 after the uid change"),
         ("no_new_privs", plan.no_new_privs, "prctl"),
         ("seccomp", False, "not used (optional layer, not implemented)"),
     ]

@@ -12,7 +12,6 @@ import selectors
 import shutil
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import tempfile
@@ -27,7 +26,7 @@ from csteer.runtime.sandbox.child import EXIT_MEMORY, EXIT_POLICY
 from csteer.runtime.sandbox.types import Limits, Result, Status
 
 TRUNCATION_MARKER = "\n...[output truncated by csteer sandbox]"
-_FRAME = struct.Struct("!I")
+_INLINE_SPEC_MAX = 96 * 1024  # larger specs go through a root-only file (a datagram has a size limit)
 _DRAIN_GRACE_S = 2.0
 
 
@@ -67,7 +66,9 @@ class Sandbox:
         from csteer.runtime.sandbox import probe
 
         plan = probe.probe()["plan"]
-        host_dir = tempfile.mkdtemp(prefix="csteer-sbx-")
+        # With a private tmpfs root the host directory is only a mount point: keep it on tmpfs when possible.
+        base = "/dev/shm" if plan.get("new_root") and os.access("/dev/shm", os.W_OK) else None
+        host_dir = tempfile.mkdtemp(prefix="csteer-sbx-", dir=base)
         try:
             spec = {
                 "code": code,
@@ -89,13 +90,15 @@ class _Job:
         self.start = start
         self.deadline = start + limits.timeout_s
         self.pids: list[int] = []
-        self.report: dict[str, Any] | None = None
+        self.report: dict[str, Any] | None = None  # the job's exit status
+        self.ready: str | None = None
         self.proc: subprocess.Popen[bytes] | None = None
 
     def run(self, spec: dict[str, Any], use_pool: bool) -> Result:
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
-        ours, theirs = socket.socketpair()
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.final_key = "final" if spec["plan"].get("pidns") else "reaped"
         try:
             self._launch(theirs, out_w, err_w, use_pool)
         except BaseException:
@@ -108,7 +111,7 @@ class _Job:
             os.close(out_w)
             os.close(err_w)
         try:
-            _send_frame(ours, spec)
+            _send_spec(ours, spec)
             return self._collect(ours, out_r, err_r)
         finally:
             ours.close()
@@ -172,7 +175,6 @@ class _Job:
         sel.register(out_r, selectors.EVENT_READ)
         sel.register(err_r, selectors.EVENT_READ)
         sel.register(sock, selectors.EVENT_READ)
-        frames = bytearray()
         open_streams = 2
         sock_open = True
         killed_at: float | None = None
@@ -195,8 +197,7 @@ class _Job:
                         sel.unregister(sock)
                         sock_open = False
                         continue
-                    frames += data
-                    self._parse_frames(frames)
+                    self._on_message(data)
                     continue
                 fd = key.fd
                 data = os.read(fd, 65536)
@@ -230,28 +231,26 @@ class _Job:
             status = final
         return Result(status, stdout, stderr, exit_code, duration, truncated)
 
-    def _parse_frames(self, frames: bytearray) -> None:
+    def _on_message(self, data: bytes) -> None:
         import json
 
-        while len(frames) >= _FRAME.size:
-            (size,) = _FRAME.unpack_from(frames)
-            if len(frames) < _FRAME.size + size:
-                return
-            msg = json.loads(bytes(frames[_FRAME.size : _FRAME.size + size]))
-            del frames[: _FRAME.size + size]
-            if "pids" in msg:
-                self.pids = [int(p) for p in msg["pids"]]
-            else:
-                self.report = msg
+        try:
+            msg = json.loads(data)
+        except ValueError:
+            return
+        if "pids" in msg:
+            self.pids += [int(p) for p in msg["pids"]]
+        if "ready" in msg:
+            self.ready = str(msg["ready"])
+        if self.final_key in msg:
+            self.report = msg[self.final_key]
 
     def _classify(self) -> tuple[int | None, Status]:
         report = self.report
+        if self.ready != "OK":
+            raise SandboxError(f"sandbox setup failed: {self.ready or 'the job process gave no report'}")
         if report is None:
             return None, "killed"
-        if "error" in report:
-            raise SandboxError(f"sandbox supervisor failed: {report['error']}")
-        if report.get("ready") != "OK":
-            raise SandboxError(f"sandbox setup failed: {report.get('ready') or 'no report'}")
         if "signal" in report:
             sig = int(report["signal"])
             # RLIMIT_CPU: SIGXCPU at the soft limit, SIGKILL at the hard one (the job is pid 1 of its pid
@@ -268,10 +267,18 @@ class _Job:
         return code, "error"
 
 
-def _send_frame(sock: socket.socket, obj: Any) -> None:
-    from csteer.runtime.sandbox import protocol
+def _send_spec(sock: socket.socket, spec: dict[str, Any]) -> None:
+    import json
 
-    protocol.send(sock, obj)
+    data = json.dumps(spec).encode()
+    if len(data) > _INLINE_SPEC_MAX:
+        # Written before the job mounts its root over host_dir; readable by root only.
+        path = os.path.join(spec["host_dir"], ".spec.json")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        data = json.dumps({"spec_file": path}).encode()
+    sock.send(data)
 
 
 def _run_plain(code: str, stdin: str | None, limits: Limits, start: float) -> Result:

@@ -13,7 +13,7 @@ import signal
 import socket
 import sys
 
-from csteer.runtime.sandbox import child, linux
+from csteer.runtime.sandbox import child
 
 # Imported once by the warm worker so a job does not pay for them (children share them copy-on-write).
 PRELOAD = [
@@ -42,16 +42,31 @@ PRELOAD = [
 ]
 
 
-def _reap(signum: int, frame: object) -> None:
-    try:
-        while os.waitpid(-1, os.WNOHANG)[0] > 0:
-            pass
-    except ChildProcessError:
-        pass
+class _Jobs:
+    """Running jobs of this worker: pid -> the socket their exit status is reported on."""
+
+    def __init__(self) -> None:
+        self.sockets: dict[int, socket.socket] = {}
+
+    def reap(self, *_: object) -> None:
+        while True:
+            try:
+                pid, status, usage = os.wait4(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            sock = self.sockets.pop(pid, None)
+            if sock is not None:
+                try:
+                    child.send(sock, {"reaped": child.exit_report(status, usage)})
+                except OSError:
+                    pass  # the caller gave up on this job (timeout) and closed its end
+                sock.close()
 
 
 def serve(control_fd: int) -> None:
-    """Warm worker: preload, then fork one supervisor per job until the caller goes away."""
+    """Warm worker: preload, then fork one job per request until the caller goes away."""
     preloaded = []
     for name in PRELOAD:
         try:
@@ -67,34 +82,45 @@ def serve(control_fd: int) -> None:
     gc.collect()
     gc.freeze()
     ctl = socket.socket(fileno=control_fd)  # SOCK_SEQPACKET: one message per job, fds attached
-    signal.signal(signal.SIGCHLD, _reap)
+    jobs = _Jobs()
+    signal.signal(signal.SIGCHLD, jobs.reap)
     ctl.send(json.dumps({"ready": True, "pid": os.getpid(), "preloaded": preloaded}).encode())
     while True:
         try:
             msg, fds, _, _ = socket.recv_fds(ctl, 16, 3)
         except OSError:
             break
-        if not msg:  # the caller exited or closed the pool: so do we (supervisors die with us)
+        if not msg:  # the caller exited or closed the pool: so do we (jobs die with us)
             break
         if len(fds) != 3:
             for fd in fds:
                 os.close(fd)
             continue
-        job_fd, out_fd, err_fd = fds
-        pid = os.fork()
-        if pid == 0:
-            ctl.close()
-            linux.prctl(linux.PR_SET_PDEATHSIG, signal.SIGKILL)
-            child.supervise(socket.socket(fileno=job_fd), out_fd, err_fd, new_session=True)
-        for fd in fds:
-            os.close(fd)
+        job_sock = socket.socket(fileno=fds[0])
+        # Register the job before its exit can be reaped.
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
+        try:
+            pid = child.fork_job(job_sock, fds[1], fds[2], close_in_child=(ctl,))
+            jobs.sockets[pid] = job_sock
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
+        os.close(fds[1])
+        os.close(fds[2])
     os._exit(0)
 
 
 def cold(job_fd: int) -> None:
-    """Cold launcher: this process is the supervisor (stdout/stderr are already the job's pipes)."""
+    """Cold launcher: fork the one job, wait for it, report (stdout/stderr are already the job's pipes)."""
     child.preload_libc()
-    child.supervise(socket.socket(fileno=job_fd), 1, 2, new_session=False)
+    job_sock = socket.socket(fileno=job_fd)
+    pid = child.fork_job(job_sock, 1, 2)
+    os.close(1)
+    os.close(2)
+    _, status, usage = os.wait4(pid, 0)
+    try:
+        child.send(job_sock, {"reaped": child.exit_report(status, usage)})
+    finally:
+        os._exit(0)
 
 
 def probe() -> None:
