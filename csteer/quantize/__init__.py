@@ -25,8 +25,8 @@ def to_onnx(src: str | Path, out_dir: str | Path, quant: str = "int8", *, progre
 
 
 def verify(reference: str | Path, candidate: str | Path, **kwargs: Any) -> dict[str, Any]:
-    """Compare two models (HF dir, GGUF or ONNX) on fixed token sequences and texts; see verify.py."""
-    from csteer.quantize.verify import verify as run
+    """Compare two models (HF dir, GGUF or ONNX) on fixed token sequences and texts; see compare.py."""
+    from csteer.quantize.compare import verify as run
 
     return run(reference, candidate, **kwargs)
 

@@ -116,10 +116,31 @@ def tiny_llama_onnx(tiny_llama: Path, tmp_path_factory: pytest.TempPathFactory) 
     return {q: to_onnx(tiny_llama, root / q, q, progress=False) for q in ("fp32", "int8")}
 
 
-def hf_logits(model_dir: Path, ids: list[int]):  # -> np.ndarray [len(ids), vocab]
+@pytest.fixture(scope="session")
+def tiny_hf(tiny_llama: Path):
+    """The tiny checkpoint in transformers (fp32): the reference every format is compared with."""
     import torch
     from transformers import AutoModelForCausalLM
 
-    model = AutoModelForCausalLM.from_pretrained(model_dir, torch_dtype=torch.float32)
+    return AutoModelForCausalLM.from_pretrained(tiny_llama, dtype=torch.float32).eval()
+
+
+@pytest.fixture(scope="session")
+def random_ids() -> list[list[int]]:
+    """Seeded random token sequences, long enough to cross every band of the llama3 rope scaling."""
+    import numpy as np
+
+    rng = np.random.default_rng(1234)
+    return [rng.integers(5, 400, size=160).tolist() for _ in range(3)]
+
+
+def reference_logits(model, ids: list[int]):  # -> np.ndarray [len(ids), vocab]
+    import torch
+
     with torch.no_grad():
         return model(torch.tensor([ids])).logits[0].numpy()
+
+
+@pytest.fixture(scope="session")
+def hf_logits(tiny_hf):
+    return lambda ids: reference_logits(tiny_hf, ids)

@@ -1,0 +1,142 @@
+"""HF checkpoint -> GGUF: llama.cpp must compute what transformers computes, and tokenize the same way."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from csteer.errors import CsteerError
+from csteer.quantize import to_gguf
+
+from .conftest import TEXTS
+
+llama_cpp = pytest.importorskip("llama_cpp")
+pytest.importorskip("gguf")
+
+
+def llama_logits(path: Path, ids: list[int]):
+    import numpy as np
+
+    llm = llama_cpp.Llama(str(path), n_ctx=256, logits_all=True, verbose=False)
+    try:
+        llm.eval(ids)
+        return np.array(llm.scores[: len(ids)])
+    finally:
+        llm.close()
+
+
+@pytest.mark.parametrize(("quant", "min_top1"), [("f16", 0.99), ("q8_0", 0.95)])
+def test_llama_cpp_logits_agree_with_transformers(
+    tiny_llama, tmp_path, hf_logits, random_ids, quant, min_top1
+):
+    import numpy as np
+
+    out = to_gguf(tiny_llama, tmp_path / f"tiny-{quant}.gguf", quant, progress=False)
+    agree = [(llama_logits(out, ids).argmax(-1) == hf_logits(ids).argmax(-1)).mean() for ids in random_ids]
+    assert float(np.mean(agree)) >= min_top1
+
+
+def test_tokenization_matches_transformers(tiny_llama, tmp_path):
+    from tokenizers import Tokenizer
+
+    out = to_gguf(tiny_llama, tmp_path / "tiny.gguf", "f16", progress=False)
+    hf = Tokenizer.from_file(str(tiny_llama / "tokenizer.json"))
+    vocab = llama_cpp.Llama(str(out), vocab_only=True, verbose=False)
+    for text in TEXTS:
+        expected = hf.encode(text, add_special_tokens=False).ids
+        assert vocab.tokenize(text.encode(), add_bos=False, special=True) == expected, text
+    assert vocab.tokenize(b"hi", add_bos=True)[0] == 0  # BOS from tokenizer_config
+
+
+def test_metadata_carries_rope_factors_template_and_specials(tiny_llama, tmp_path):
+    import gguf
+    import numpy as np
+
+    out = to_gguf(tiny_llama, tmp_path / "tiny.gguf", "q8_0", progress=False)
+    reader = gguf.GGUFReader(str(out))
+    fields = {k: f.contents() for k, f in reader.fields.items() if not k.startswith("tokenizer.ggml.token")}
+    assert fields["general.architecture"] == "llama"
+    assert fields["llama.attention.head_count_kv"] == 2
+    assert fields["tokenizer.ggml.pre"] == "llama-bpe"
+    assert fields["tokenizer.ggml.eos_token_id"] == 4
+    assert "<|start_header_id|>" in fields["tokenizer.chat_template"]
+    tensors = {t.name: t for t in reader.tensors}
+    factors = np.asarray(tensors["rope_freqs.weight"].data)
+    # high frequencies untouched, low ones divided by the full factor, a smooth band between
+    assert factors[0] == pytest.approx(1.0) and factors[-1] == pytest.approx(8.0)
+    assert any(1.0 < f < 8.0 for f in factors)
+    assert tensors["blk.0.attn_q.weight"].tensor_type == gguf.GGMLQuantizationType.Q8_0
+    assert tensors["blk.0.attn_norm.weight"].tensor_type == gguf.GGMLQuantizationType.F32
+
+
+def test_k_quant_goes_through_llama_cpp(tiny_llama, tmp_path):
+    out = to_gguf(tiny_llama, tmp_path / "tiny-q4km.gguf", "q4_k_m", progress=False)
+    llm = llama_cpp.Llama(str(out), n_ctx=64, verbose=False)
+    assert llm.metadata["general.file_type"] == str(int(llama_cpp.LLAMA_FTYPE_MOSTLY_Q4_K_M))
+    assert not list(tmp_path.glob(".*"))  # the f16 intermediate is gone
+
+
+def _copy(src: Path, dest: Path) -> Path:
+    shutil.copytree(src, dest)
+    return dest
+
+
+def test_unsupported_architecture_is_one_clear_error(tiny_llama, tmp_path):
+    ckpt = _copy(tiny_llama, tmp_path / "mamba")
+    config = json.loads((ckpt / "config.json").read_text())
+    config["model_type"] = "mamba"
+    (ckpt / "config.json").write_text(json.dumps(config))
+    with pytest.raises(CsteerError, match="'mamba' is not supported.*llama"):
+        to_gguf(ckpt, tmp_path / "x.gguf", "f16", progress=False)
+    assert not (tmp_path / "x.gguf").exists()
+
+
+def test_missing_files_are_clear_errors(tiny_llama, tmp_path):
+    with pytest.raises(CsteerError, match="not a directory"):
+        to_gguf(tmp_path / "nope", tmp_path / "x.gguf")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(CsteerError, match="config.json is missing"):
+        to_gguf(empty, tmp_path / "x.gguf")
+    no_weights = _copy(tiny_llama, tmp_path / "noweights")
+    (no_weights / "model.safetensors").unlink()
+    with pytest.raises(CsteerError, match="no \\*.safetensors"):
+        to_gguf(no_weights, tmp_path / "x.gguf")
+    with pytest.raises(CsteerError, match="unknown GGUF quantization"):
+        to_gguf(tiny_llama, tmp_path / "x.gguf", "q3_banana")
+
+
+def test_corrupt_safetensors_is_a_clear_error_and_writes_nothing(tiny_llama, tmp_path):
+    ckpt = _copy(tiny_llama, tmp_path / "corrupt")
+    weights = ckpt / "model.safetensors"
+    data = weights.read_bytes()
+    weights.write_bytes(data[: len(data) // 2])  # truncated download
+    with pytest.raises(CsteerError, match="corrupt safetensors"):
+        to_gguf(ckpt, tmp_path / "x.gguf", "f16", progress=False)
+    weights.write_bytes(b"\xff" * 64)  # garbage header length
+    with pytest.raises(CsteerError, match="corrupt safetensors"):
+        to_gguf(ckpt, tmp_path / "x.gguf", "f16", progress=False)
+    assert not (tmp_path / "x.gguf").exists()
+
+
+def test_cli_converts_and_reports_errors_in_one_line(tiny_llama, tmp_path):
+    from csteer.cli.main import cli
+
+    runner = CliRunner()
+    out = tmp_path / "cli.gguf"
+    ok = runner.invoke(
+        cli, ["quantize", str(tiny_llama), "--to", "gguf", "--quant", "q8_0", "--out", str(out)]
+    )
+    assert ok.exit_code == 0, ok.output
+    assert out.is_file() and str(out) in ok.output
+    bad = runner.invoke(cli, ["quantize", str(tmp_path / "missing"), "--to", "gguf"])
+    assert bad.exit_code == 1
+    assert "Traceback" not in bad.output and bad.output.count("\n") == 1
+    usage = runner.invoke(
+        cli, ["quantize", str(tiny_llama), "--to", "gguf", "--quant", "zz", "--out", str(out)]
+    )
+    assert usage.exit_code == 2
