@@ -162,3 +162,24 @@ def _alive(pid: int) -> bool:
             return fh.read().split(")")[-1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def test_jobs_cannot_signal_each_other(raw_sandbox: Sandbox) -> None:
+    """Concurrent jobs run as different uids: a job killing every pid near its own cannot touch another."""
+    with ThreadPoolExecutor(max_workers=1) as executor:
+        victim = executor.submit(raw_sandbox.run, "import time\ntime.sleep(2)\nprint('alive')")
+        time.sleep(0.5)
+        attacker = raw_sandbox.run(
+            "import os, signal\nme = os.getpid()\nhits = 0\n"
+            "for pid in list(range(max(2, me - 3000), me + 3000)) + [-1]:\n"
+            "    if pid != me:\n"
+            "        try:\n"
+            "            os.kill(pid, signal.SIGKILL)\n"
+            "            hits += 1\n"
+            "        except OSError:\n"
+            "            pass\n"
+            "print(hits)"
+        )
+        result = victim.result()
+    assert attacker.status in ("ok", "killed")
+    assert (result.status, result.stdout) == ("ok", "alive\n")
