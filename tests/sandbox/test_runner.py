@@ -183,3 +183,18 @@ def test_jobs_cannot_signal_each_other(raw_sandbox: Sandbox) -> None:
         result = victim.result()
     assert attacker.status in ("ok", "killed")
     assert (result.status, result.stdout) == ("ok", "alive\n")
+
+
+def test_plain_fallback_for_other_platforms(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The non-Linux path: separate interpreter, scrubbed env, timeout, output cap."""
+    from csteer.runtime.sandbox.runner import _run_plain
+
+    monkeypatch.setenv("CSTEER_TEST_API_KEY", "sk-should-not-leak")
+    limits = Limits(timeout_s=2, output_bytes=100)
+    ok = _run_plain(
+        "import os\nprint(sorted(os.environ).count('CSTEER_TEST_API_KEY'))", None, limits, time.monotonic()
+    )
+    assert (ok.status, ok.stdout) == ("ok", "0\n")
+    assert _run_plain("while True: pass", None, limits, time.monotonic()).status == "timeout"
+    flood = _run_plain("print('x' * 1000)", None, limits, time.monotonic())
+    assert flood.status == "output_limit" and flood.truncated

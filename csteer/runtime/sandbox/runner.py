@@ -61,7 +61,9 @@ class Sandbox:
             report = policy_mod.check(code, self.allowed_imports)
             if not report.ok:
                 return Result("policy", "", report.message(), None, time.monotonic() - start, False)
-        if os.name != "posix":
+        if not sys.platform.startswith("linux"):
+            # The jail and the pool rely on Linux (namespaces, SOCK_SEQPACKET, prctl): elsewhere a plain,
+            # scrubbed, time- and output-limited interpreter, with the warning from the probe.
             return _run_plain(code, stdin, self.limits, start)
         from csteer.runtime.sandbox import probe
 
@@ -282,7 +284,7 @@ def _send_spec(sock: socket.socket, spec: dict[str, Any]) -> None:
 
 
 def _run_plain(code: str, stdin: str | None, limits: Limits, start: float) -> Result:
-    """Non-POSIX fallback (Windows): separate interpreter, temp dir, scrubbed env, timeout. No OS jail."""
+    """Non-Linux fallback (macOS, Windows): separate interpreter, temp dir, scrubbed env, timeout. No jail."""
     from csteer.runtime.sandbox import probe
 
     probe.probe()  # warns once that the OS layers are missing
