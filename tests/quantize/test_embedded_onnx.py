@@ -1,0 +1,76 @@
+"""The embedded Gemma 3 270M: GGUF -> HF (rebuilt BPE tokenizer) -> ONNX int4 -> the ONNX engine.
+
+Slow (a real export, about 2-4 minutes on two cores) but run by default: it is the path
+`csteer models convert embedded --to onnx` takes. The converted model is shared by the tests here.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+pytest.importorskip("optimum.exporters.onnx")
+pytest.importorskip("transformers")
+llama_cpp = pytest.importorskip("llama_cpp")
+
+pytestmark = pytest.mark.slow
+
+STRINGS = [
+    "    return x",
+    "def f(a, b):\n    return a + b\n\n\n",
+    "What is 48271 * 91433?",
+    "Hello   world\t tab",
+    "café naïve 東京 🙂 <<<Code>>> <<<Text>>>",
+    "<start_of_turn>user\nhi<end_of_turn>\n",
+    "x" * 40 + "  " * 20,
+    "ΑΒΓ αβγ résumé 1234567890 3.14159e-10",
+]
+
+
+@pytest.fixture(scope="session")
+def embedded_onnx(embedded_gguf, tmp_path_factory):
+    from csteer.quantize import convert_embedded
+
+    return convert_embedded(
+        quant="int4", out=tmp_path_factory.mktemp("embedded-onnx") / "int4", source=embedded_gguf
+    )
+
+
+@pytest.fixture(scope="session")
+def engine(embedded_onnx):
+    from csteer.runtime.engines.onnx import OnnxEngine
+
+    return OnnxEngine(embedded_onnx, kind="base")
+
+
+def test_rebuilt_tokenizer_matches_llama_cpp(embedded_onnx, embedded_gguf):
+    from tokenizers import Tokenizer
+
+    ours = Tokenizer.from_file(str(embedded_onnx / "tokenizer.json"))
+    ref = llama_cpp.Llama(str(embedded_gguf), vocab_only=True, verbose=False)
+    for text in STRINGS:
+        assert ours.encode(text, add_special_tokens=False).ids == ref.tokenize(
+            text.encode(), add_bos=False, special=True
+        ), text
+        assert ours.decode(ours.encode(text, add_special_tokens=False).ids, skip_special_tokens=False) == text
+    assert ours.encode("    return").tokens == ["<bos>", "    ", "return"]  # not "▁▁▁▁ re turn"
+
+
+def test_onnx_coach_chooses_a_valid_steering_action(engine):
+    prompt = (
+        "Decide whether the task is best solved by writing Python code or by reasoning in text.\n\n"
+        "Task: What is 48271 * 91433?\nDecision:"
+    )
+    options = [" <<<Code>>>", " <<<Text>>>"]
+    choice = engine.choose([{"role": "user", "content": prompt}], options)
+    assert choice.index in (0, 1)
+    assert len(choice.logprobs) == 2 and all(math.isfinite(x) and x < 0 for x in choice.logprobs)
+
+
+def test_int4_model_still_knows_things(engine):
+    """Scores must come from a working model: an obvious fact outranks nonsense, counting continues."""
+    choice = engine.choose([{"role": "user", "content": "The capital of France is"}], [" Paris", " banana"])
+    assert choice.index == 0
+    out = engine.chat([{"role": "user", "content": "1, 2, 3, 4, 5,"}], max_tokens=6)
+    assert "6" in out.text
