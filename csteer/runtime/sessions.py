@@ -31,16 +31,19 @@ def clip(text: str, limit: int) -> str:
 
 
 def fit_messages(messages: list[Message], budget: int) -> list[Message]:
-    """Drop the oldest turns after the first user message until the history fits `budget` characters."""
-    fixed = [m for m in messages[:2] if m["role"] == "system"]
+    """Drop the oldest (assistant, user) turn pairs after the first user message until the history fits
+    `budget` characters. Roles keep alternating; the first message notes the omission."""
+    fixed = [m for m in messages[:1] if m["role"] == "system"]
     body = messages[len(fixed) :]
     if sum(len(m["content"]) for m in messages) <= budget or len(body) <= 2:
         return messages
     first, rest = body[0], body[1:]
-    while len(rest) > 1 and sum(len(m["content"]) for m in [*fixed, first, *rest]) > budget:
-        rest = rest[2:] if len(rest) > 2 else rest[1:]
-    note = {"role": "user", "content": OMITTED} if rest and rest[0]["role"] == "assistant" else None
-    return [*fixed, first, *([note] if note else []), *rest]
+    while len(rest) > 2 and sum(len(m["content"]) for m in [*fixed, first, *rest]) > budget:
+        rest = rest[2:]
+    if len(rest) == len(body) - 1:
+        return messages
+    first = {"role": first["role"], "content": f"{first['content']}\n\n{OMITTED}"}
+    return [*fixed, first, *rest]
 
 
 @dataclass
