@@ -247,6 +247,8 @@ class BenchRunner:
             "reason": None,
             "turns": 0,
             "stop_reason": None,
+            "code_runs": 0,  # turns whose program ran in the sandbox
+            "code_status": None,  # the last program's sandbox status ("ok", "error", "policy", "timeout", ...)
             "task_tokens": None,
             "coach_tokens": None,
             "seconds": None,
@@ -278,6 +280,10 @@ class BenchRunner:
                 stop_reason=run.stop_reason,
                 task_tokens=run.task_tokens,
                 coach_tokens=run.coach_tokens,
+            )
+            executions = [t.execution for t in run.turns if t.execution is not None]
+            record.update(
+                code_runs=len(executions), code_status=executions[-1]["status"] if executions else None
             )
             if run.answer is None:
                 record.update(correct=False, reason="no answer")
@@ -321,7 +327,9 @@ class BenchRunner:
 
             self._engines["self_profile"] = prompts.PROFILES[cfg.profile]
         timeout = cfg.code_timeout
-        self._engines["sandbox"] = Sandbox(Limits(timeout_s=timeout, cpu_s=max(1, int(timeout) + 1)))
+        sandbox = Sandbox(Limits(timeout_s=timeout, cpu_s=max(1, int(timeout) + 1)))
+        _check_sandbox(sandbox)
+        self._engines["sandbox"] = sandbox
         if local:
             extra = f" (--concurrency {cfg.concurrency} does not apply)" if cfg.concurrency > 1 else ""
             notify(
@@ -343,6 +351,16 @@ class BenchRunner:
         raise UsageError(
             f"{self.config.out} holds results of other settings ({'; '.join(diff) or 'unknown'}); "
             "resume with the same settings or write to another --out"
+        )
+
+
+def _check_sandbox(sandbox: Any) -> None:
+    """A sandbox that cannot run code would silently turn every code answer into a failure: refuse."""
+    result = sandbox.run("print(6 * 7)")
+    if result.status != "ok" or result.stdout.strip() != "42":
+        detail = (result.stderr.strip().splitlines() or [result.stdout.strip() or "no output"])[-1]
+        raise CsteerError(
+            f"the sandbox cannot run code ({result.status}: {detail[:160]}); see `csteer sandbox check`"
         )
 
 
