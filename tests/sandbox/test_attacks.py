@@ -42,7 +42,7 @@ ATTACKS = [
     ),
     A(
         "list-host-dirs",
-        "import os\nfor d in ('/', '/tmp', '/root', '{CANARY_DIR}', '/work', '/home'):\n    try:\n        print(d, os.listdir(d))\n    except OSError as e:\n        print(d, e)",
+        "import os\nfor d in ('/', '/tmp', '/root', '{CANARY_DIR}', '/work', '/home', '/sandbox'):\n    try:\n        print(d, os.listdir(d))\n    except OSError as e:\n        print(d, e)",
         raw=True,
     ),
     A("read-host-environ", "print(open('/proc/{HOSTPID}/environ').read())", raw=True, statuses=("error",)),

@@ -117,7 +117,9 @@ def _job_main(
         baseline = jail.address_space_in_use()
         uid = jail.job_uid(plan)
         if plan.new_root:
-            jail.build_root(spec["host_dir"], int(spec["limits"]["disk_mb"]), uid)
+            if not jail.template_ready:
+                jail.build_root(spec["host_dir"])
+            jail.mount_scratch(int(spec["limits"]["disk_mb"]), uid)
             workdir = "/" + jail.WORKDIR_NAME
         else:
             workdir = spec["host_dir"]

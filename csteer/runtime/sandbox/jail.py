@@ -2,7 +2,7 @@
 
 Applied in the forked job process, in this order:
 1. (its parent already entered new mount/net/pid/ipc/uts namespaces, plus a user namespace when not root)
-2. a new root: a size-limited tmpfs holding /work (the program's directory), /tmp, /dev/shm, four device
+2. a new root: a small read-only tmpfs with /sandbox (the program's directory), /tmp, /dev/shm, four device
    nodes, and read-only bind mounts of the system libraries and the Python installation; ``pivot_root``
    into it and detach the old root, so the host file system is gone, not just hidden;
 3. drop to an unprivileged uid (root only: RLIMIT_NPROC does not bind root), no_new_privs, not dumpable;
@@ -22,7 +22,7 @@ from csteer.runtime.sandbox import linux
 
 NOBODY = 65534
 JOB_UID_BASE = 2_000_000_000  # far above any real account; + the job's pid (< 2**22) stays unique
-WORKDIR_NAME = "work"
+WORKDIR_NAME = "sandbox"  # the job's directory, /sandbox (a name no Python install lives under)
 
 
 @dataclass(frozen=True)
@@ -79,6 +79,16 @@ def job_uid(plan: Plan) -> int:
 
 
 def _ro_sources() -> list[str]:
+    result = _ro_candidates()
+    clash = [p for p in result if p == "/" + WORKDIR_NAME or p.startswith(f"/{WORKDIR_NAME}/")]
+    if clash:
+        raise OSError(
+            0, f"Python lives under /{WORKDIR_NAME}, which the job directory would hide: {clash[0]}"
+        )
+    return result
+
+
+def _ro_candidates() -> list[str]:
     """Host paths the program needs read-only: system libraries and this Python with its packages."""
     candidates = ["/usr", "/lib", "/lib64", "/lib32", "/etc/ld.so.cache"]
     candidates += [sys.base_prefix, sys.prefix, sys.exec_prefix, sys.base_exec_prefix]
@@ -94,10 +104,21 @@ def _mirror(root: str, host_path: str) -> str:
     return os.path.join(root, host_path.lstrip("/"))
 
 
-def build_root(root: str, disk_mb: int, uid: int) -> None:
-    """Mount a fresh tmpfs at `root`, populate it, and pivot into it."""
+SCRATCH = "/.scratch"
+_ROOT_SKELETON_MB = 4  # the root tmpfs only holds directories and mount points
+
+# True in a warm worker that already pivoted into a prepared root: its jobs only add their scratch space.
+template_ready = False
+
+
+def build_root(root: str) -> None:
+    """Mount a small tmpfs at `root`, bind the read-only system paths into it, pivot into it.
+
+    The old root is detached: host paths do not exist afterwards. Needs a private mount namespace."""
     linux.mount(None, "/", None, linux.MS_REC | linux.MS_PRIVATE)
-    linux.mount("tmpfs", root, "tmpfs", linux.MS_NOSUID | linux.MS_NODEV, f"size={disk_mb}m,mode=755")
+    linux.mount(
+        "tmpfs", root, "tmpfs", linux.MS_NOSUID | linux.MS_NODEV, f"size={_ROOT_SKELETON_MB}m,mode=755"
+    )
     for src in _ro_sources():
         dst = _mirror(root, src)
         if os.path.islink(src):  # merged-/usr systems: /lib -> usr/lib
@@ -110,29 +131,45 @@ def build_root(root: str, disk_mb: int, uid: int) -> None:
             os.makedirs(os.path.dirname(dst), exist_ok=True)
             open(dst, "w").close()
         linux.mount(src, dst, None, linux.MS_BIND | linux.MS_REC)
-        linux.mount(
-            None,
-            dst,
-            None,
-            linux.MS_REMOUNT | linux.MS_BIND | linux.MS_RDONLY | linux.MS_NOSUID | linux.MS_NODEV,
-        )
-    dev = os.path.join(root, "dev")
-    os.makedirs(dev)
+        flags = linux.MS_REMOUNT | linux.MS_BIND | linux.MS_RDONLY | linux.MS_NOSUID | linux.MS_NODEV
+        linux.mount(None, dst, None, flags)
     for name in ("null", "zero", "random", "urandom"):
-        target = os.path.join(dev, name)
+        target = os.path.join(root, "dev", name)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
         open(target, "w").close()
         linux.mount(f"/dev/{name}", target, None, linux.MS_BIND)
-    for name, mode in (("tmp", 0o1777), ("dev/shm", 0o1777), (WORKDIR_NAME, 0o700)):
-        path = os.path.join(root, name)
-        os.makedirs(path, exist_ok=True)
-        os.chmod(path, mode)
-    os.chown(os.path.join(root, WORKDIR_NAME), uid, uid)
-    old = os.path.join(root, ".oldroot")
-    os.makedirs(old)
-    linux.pivot_root(root, old)
+    for name in ("tmp", "dev/shm", WORKDIR_NAME, SCRATCH.lstrip("/"), ".oldroot"):
+        os.makedirs(os.path.join(root, name), exist_ok=True)
+    linux.pivot_root(root, os.path.join(root, ".oldroot"))
     os.chdir("/")
     linux.umount2("/.oldroot", linux.MNT_DETACH)
     os.rmdir("/.oldroot")
+    # Nothing in the skeleton is writable; the job's writable space is its scratch tmpfs.
+    linux.mount(None, "/", None, linux.MS_REMOUNT | linux.MS_RDONLY | linux.MS_NOSUID | linux.MS_NODEV)
+
+
+def enter_template() -> None:
+    """Warm worker, once: a private mount namespace with the prepared root (mounted over its /tmp)."""
+    global template_ready
+    linux.unshare(linux.CLONE_NEWNS)
+    build_root("/tmp")
+    template_ready = True
+
+
+def mount_scratch(disk_mb: int, uid: int) -> None:
+    """The job's writable space: one size-limited tmpfs, seen as /sandbox, /tmp and /dev/shm."""
+    linux.mount("tmpfs", SCRATCH, "tmpfs", linux.MS_NOSUID | linux.MS_NODEV, f"size={disk_mb}m,mode=755")
+    for name, target, mode in (
+        (WORKDIR_NAME, "/" + WORKDIR_NAME, 0o700),
+        ("tmp", "/tmp", 0o1777),
+        ("shm", "/dev/shm", 0o1777),
+    ):
+        path = os.path.join(SCRATCH, name)
+        os.mkdir(path)
+        os.chmod(path, mode)
+        linux.mount(path, target, None, linux.MS_BIND)
+    os.chown("/" + WORKDIR_NAME, uid, uid)
+    linux.umount2(SCRATCH, linux.MNT_DETACH)
 
 
 def address_space_in_use() -> int:

@@ -26,10 +26,15 @@ class PoolError(RuntimeError):
 
 class WarmPool:
     def __init__(self, start_timeout_s: float = 120.0) -> None:
+        from csteer.runtime.sandbox.probe import probe
+
+        plan = probe()["plan"]
+        # Root with a private root available: the worker prepares that root once for all its jobs.
+        template = ["template"] if plan.get("new_root") and not plan.get("userns") else []
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
             self.proc = subprocess.Popen(
-                [*_helper_command("serve"), str(theirs.fileno())],
+                [*_helper_command("serve"), str(theirs.fileno()), *template],
                 pass_fds=(theirs.fileno(),),
                 env=helper_env(),
                 stdin=subprocess.DEVNULL,
@@ -53,6 +58,12 @@ class WarmPool:
             self.close()
             raise PoolError("warm worker did not start (no hello)")
         self.preloaded: list[str] = hello.get("preloaded", [])
+        self.template: str = hello.get("template", "no")
+        if self.template.startswith("failed"):
+            log.warning(
+                "csteer sandbox: warm worker could not prepare its root (%s); jobs build their own",
+                self.template,
+            )
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -105,4 +116,7 @@ def pool_status() -> tuple[bool, str]:
     pool = get_pool()
     if pool is None:
         return False, _pool_failed or "not started"
-    return True, f"worker pid {pool.proc.pid}, preloaded: {', '.join(pool.preloaded)}"
+    return (
+        True,
+        f"worker pid {pool.proc.pid}, prepared root: {pool.template}, preloaded: {', '.join(pool.preloaded)}",
+    )

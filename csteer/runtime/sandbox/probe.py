@@ -82,7 +82,8 @@ def _trial(plan: jail.Plan) -> dict[str, Any]:
                     baseline = jail.address_space_in_use()
                     uid = jail.job_uid(plan)
                     if plan.new_root:
-                        jail.build_root(tmp, 8, uid)
+                        jail.build_root(tmp)
+                        jail.mount_scratch(8, uid)
                     limits = {"cpu_s": 5, "memory_mb": 256, "file_size_mb": 1, "open_files": 32}
                     jail.drop_and_limit(plan, limits, baseline)
                     os.write(write_fd, json.dumps(_inside_checks(canary)).encode())
@@ -195,7 +196,7 @@ def helper_env() -> dict[str, str]:
     env.update(
         PYTHONDONTWRITEBYTECODE="1", OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1"
     )
-    env["HOME"] = "/work"
+    env["HOME"] = "/" + jail.WORKDIR_NAME
     return env
 
 

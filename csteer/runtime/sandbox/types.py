@@ -16,7 +16,7 @@ class Limits:
     output_bytes: int = 64_000  # stdout and stderr each
     file_size_mb: int = 16
     open_files: int = 64
-    disk_mb: int = 64  # the job's private tmpfs (/work, /tmp, /dev/shm together)
+    disk_mb: int = 64  # the job's private tmpfs (/sandbox, /tmp, /dev/shm together)
 
 
 @dataclass(frozen=True)

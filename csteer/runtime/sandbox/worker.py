@@ -13,7 +13,8 @@ import signal
 import socket
 import sys
 
-from csteer.runtime.sandbox import child
+# Everything a job needs is imported before the worker pivots into its prepared root.
+from csteer.runtime.sandbox import child, guards, jail, linux, policy  # noqa: F401
 
 # Imported once by the warm worker so a job does not pay for them (children share them copy-on-write).
 PRELOAD = [
@@ -65,7 +66,7 @@ class _Jobs:
                 sock.close()
 
 
-def serve(control_fd: int) -> None:
+def serve(control_fd: int, use_template: bool) -> None:
     """Warm worker: preload, then fork one job per request until the caller goes away."""
     preloaded = []
     for name in PRELOAD:
@@ -79,12 +80,21 @@ def serve(control_fd: int) -> None:
     child.preload_libc()
     # Park everything imported so far outside the collector: a child's GC pass would otherwise touch
     # (and copy) every page of the preloaded heap, which costs more than the fork itself.
+    template = "no"
+    if use_template:
+        try:
+            jail.enter_template()
+            template = "yes"
+        except OSError as err:  # jobs then build their root themselves (slower, same containment)
+            template = f"failed: {err}"
     gc.collect()
     gc.freeze()
     ctl = socket.socket(fileno=control_fd)  # SOCK_SEQPACKET: one message per job, fds attached
     jobs = _Jobs()
     signal.signal(signal.SIGCHLD, jobs.reap)
-    ctl.send(json.dumps({"ready": True, "pid": os.getpid(), "preloaded": preloaded}).encode())
+    ctl.send(
+        json.dumps({"ready": True, "pid": os.getpid(), "preloaded": preloaded, "template": template}).encode()
+    )
     while True:
         try:
             msg, fds, _, _ = socket.recv_fds(ctl, 16, 3)
@@ -134,7 +144,7 @@ def main() -> None:
     """`python -I -c BOOT MODE [FD]` (argv[0] is "-c")."""
     mode = sys.argv[1]
     if mode == "serve":
-        serve(int(sys.argv[2]))
+        serve(int(sys.argv[2]), use_template=sys.argv[3:4] == ["template"])
     elif mode == "cold":
         cold(int(sys.argv[2]))
     elif mode == "probe":
