@@ -27,6 +27,8 @@ class Cell:
     task_tokens: int = 0
     coach_tokens: int = 0
     seconds: float = 0.0
+    code_runs: int = 0  # samples whose answer came with a program run in the sandbox
+    code_ok: int = 0  # ... and whose last program ran without error
 
     @property
     def accuracy(self) -> float:
@@ -77,6 +79,8 @@ class Report:
             total.task_tokens += c.task_tokens
             total.coach_tokens += c.coach_tokens
             total.seconds += c.seconds
+            total.code_runs += c.code_runs
+            total.code_ok += c.code_ok
         return total
 
     # --- the paper's side -----------------------------------------------------------------------------
@@ -106,6 +110,8 @@ class Report:
                 "task_tokens_per_sample": round(c.task_tokens / c.n, 1) if c.n else None,
                 "coach_tokens_per_sample": round(c.coach_tokens / c.n, 1) if c.n else None,
                 "seconds_per_sample": round(c.seconds / c.n, 2) if c.n else None,
+                "code_runs": c.code_runs,
+                "code_ok": c.code_ok,
             }
 
         return {
@@ -164,6 +170,8 @@ def summarize(contents: Contents, source: str) -> Report:
         c.task_tokens += int(record.get("task_tokens") or 0)
         c.coach_tokens += int(record.get("coach_tokens") or 0)
         c.seconds += float(record.get("seconds") or 0.0)
+        c.code_runs += bool(record.get("code_runs"))
+        c.code_ok += record.get("code_status") == "ok"
     registry = list(all_tasks())
     tasks = [t for t in registry if t in seen_tasks] + sorted(seen_tasks - set(registry))
     paper: dict[str, dict[str, float]] = {}
@@ -234,6 +242,7 @@ def rows(report: Report) -> tuple[list[str], list[list[str]], list[list[str]]]:
         ],
         ["samples", *[str(totals[m].n) for m in report.methods], *pad],
         ["errors", *[str(totals[m].errors) for m in report.methods], *pad],
+        ["programs ran ok", *[f"{totals[m].code_ok}/{totals[m].code_runs}" for m in report.methods], *pad],
         ["task tokens/sample", *[per_sample(m, totals[m].task_tokens, 0) for m in report.methods], *pad],
         ["coach tokens/sample", *[per_sample(m, totals[m].coach_tokens, 0) for m in report.methods], *pad],
         ["seconds/sample", *[per_sample(m, totals[m].seconds, 1) for m in report.methods], *pad],

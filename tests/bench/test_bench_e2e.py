@@ -43,6 +43,7 @@ def test_two_tasks_two_methods_then_report(csteer_home: Path, tmp_path: Path) ->
     for r in rows:
         assert r["error"] is None and isinstance(r["correct"], bool) and r["reason"]
         assert r["turns"] == 1 and r["task_tokens"] > 0 and r["seconds"] > 0
+        assert r["code_runs"] in (0, 1) and (r["code_status"] is None) == (r["code_runs"] == 0)
     # the table printed at the end covers the file
     assert "Ave.Norm" in proc.stdout and "letters" in proc.stdout
 

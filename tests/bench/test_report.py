@@ -97,3 +97,16 @@ def test_report_errors_are_one_line(tmp_path: Path) -> None:
     empty.write_text("")
     proc = run_csteer(["bench", "report", str(empty)], tmp_path)
     assert proc.returncode == 2 and "holds no results" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_sandbox_that_cannot_run_code_is_refused() -> None:
+    from csteer.bench.runner import _check_sandbox
+    from csteer.errors import CsteerError
+    from csteer.runtime.sandbox import Result
+
+    class Broken:
+        def run(self, code: str) -> Result:
+            return Result("policy", "", "Line 1: import of 'os' is not allowed", None, 0.0, False)
+
+    with pytest.raises(CsteerError, match="sandbox cannot run code \\(policy: Line 1"):
+        _check_sandbox(Broken())
