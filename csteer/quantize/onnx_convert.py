@@ -41,7 +41,8 @@ def to_onnx(src: str | Path, out_dir: str | Path, quant: str = "int8", *, progre
         with _quiet():
             quantize_onnx(export_dir / MODEL_FILE, work / MODEL_FILE, quant)
         for name in SIDE_FILES:
-            for origin in (export_dir / name, src / name):
+            # the source's own files first: optimum re-saves tokenizers through transformers
+            for origin in (src / name, export_dir / name):
                 if origin.is_file():
                     shutil.copy2(origin, work / name)
                     break
