@@ -16,7 +16,9 @@ the exit status. The job closes its end before running untrusted code.
 
 from __future__ import annotations
 
+import base64
 import json
+import marshal
 import os
 import signal
 import socket
@@ -32,7 +34,7 @@ EXIT_MEMORY = 121
 EXIT_SETUP = 122
 
 STDIN_FILE = ".stdin"
-MAX_SPEC = 64 * 2**20
+MAX_SPEC = 256 * 1024  # inline specs are smaller (runner._INLINE_SPEC_MAX); big ones come as a file
 
 
 def send(sock: socket.socket, obj: Any) -> None:
@@ -57,7 +59,8 @@ def fork_job(
         try:
             for sock in close_in_child:
                 sock.close()
-            _job_entry(job_sock, out_fd, err_fd)
+            _detach()
+            _job_entry(job_sock, out_fd, err_fd, prepared=None)
         finally:
             os._exit(EXIT_SETUP)
     try:
@@ -67,11 +70,39 @@ def fork_job(
     return pid
 
 
-def _job_entry(job_sock: socket.socket, out_fd: int, err_fd: int) -> NoReturn:
+def fork_spare(plan: jail.Plan, close_in_child: tuple[socket.socket, ...]) -> tuple[int, socket.socket]:
+    """Fork a job process ahead of time: it enters its namespaces, then waits for a job on the channel.
+
+    The warm worker keeps one spare, so the fork and the namespace set-up are off a job's critical path.
+    """
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    pid = os.fork()
+    if pid == 0:
+        try:
+            for sock in (*close_in_child, ours):
+                sock.close()
+            _detach()
+            if plan.namespaces:
+                jail.enter_namespaces(plan)
+            msg, fds, _, _ = socket.recv_fds(theirs, 16, 3)
+            theirs.close()
+            if len(fds) == 3:
+                _job_entry(socket.socket(fileno=fds[0]), fds[1], fds[2], prepared=plan)
+        finally:
+            os._exit(EXIT_SETUP)
+    theirs.close()
+    return pid, ours
+
+
+def _detach() -> None:
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     if sys.platform.startswith("linux"):
         linux.prctl(linux.PR_SET_PDEATHSIG, signal.SIGKILL)  # die with the worker/launcher
     os.setsid()  # own process group: the caller kills the whole group on timeout
+
+
+def _job_entry(job_sock: socket.socket, out_fd: int, err_fd: int, prepared: jail.Plan | None) -> NoReturn:
+    """`prepared`: the plan whose namespaces this process already entered (a spare), else None."""
     try:
         spec = json.loads(job_sock.recv(MAX_SPEC))
         if "spec_file" in spec:  # too big for one message: the caller wrote it to a root-only file
@@ -79,7 +110,9 @@ def _job_entry(job_sock: socket.socket, out_fd: int, err_fd: int) -> NoReturn:
                 spec = json.loads(fh.read())
             os.unlink(fh.name)
         plan = jail.Plan.from_dict(spec["plan"])
-        if plan.namespaces:
+        if prepared is not None and prepared != plan:
+            raise RuntimeError("the job's plan differs from the one its process was prepared for")
+        if plan.namespaces and prepared is None:
             jail.enter_namespaces(plan)
     except BaseException as err:
         _fail(job_sock, err)
@@ -171,7 +204,10 @@ def run_program(spec: dict[str, Any]) -> int:
         if spec.get("policy", True):
             allowed = spec.get("allowed_imports")
             runtime = guards.Runtime(allowed)
-            code = policy.compile_solution(source, "main.py", allowed)
+            if spec.get("bytecode"):  # compiled under the policy by the caller
+                code = marshal.loads(base64.b64decode(spec["bytecode"]))
+            else:
+                code = policy.compile_solution(source, "main.py", allowed)
             module.__dict__.update(runtime.namespace())
         else:
             code = compile(source, "main.py", "exec")

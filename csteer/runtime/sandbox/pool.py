@@ -30,11 +30,11 @@ class WarmPool:
 
         plan = probe()["plan"]
         # Root with a private root available: the worker prepares that root once for all its jobs.
-        template = ["template"] if plan.get("new_root") and not plan.get("userns") else []
+        template = "template" if plan.get("new_root") and not plan.get("userns") else "no-template"
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
             self.proc = subprocess.Popen(
-                [*_helper_command("serve"), str(theirs.fileno()), *template],
+                [*_helper_command("serve"), str(theirs.fileno()), json.dumps(plan), template],
                 pass_fds=(theirs.fileno(),),
                 env=helper_env(),
                 stdin=subprocess.DEVNULL,

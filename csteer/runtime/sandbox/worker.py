@@ -66,7 +66,7 @@ class _Jobs:
                 sock.close()
 
 
-def serve(control_fd: int, use_template: bool) -> None:
+def serve(control_fd: int, plan: jail.Plan, use_template: bool) -> None:
     """Warm worker: preload, then fork one job per request until the caller goes away."""
     preloaded = []
     for name in PRELOAD:
@@ -95,6 +95,7 @@ def serve(control_fd: int, use_template: bool) -> None:
     ctl.send(
         json.dumps({"ready": True, "pid": os.getpid(), "preloaded": preloaded, "template": template}).encode()
     )
+    spare = _new_spare(plan, ctl, jobs)
     while True:
         try:
             msg, fds, _, _ = socket.recv_fds(ctl, 16, 3)
@@ -110,13 +111,40 @@ def serve(control_fd: int, use_template: bool) -> None:
         # Register the job before its exit can be reaped.
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
         try:
-            pid = child.fork_job(job_sock, fds[1], fds[2], close_in_child=(ctl,))
+            pid = _hand_to_spare(spare, fds, job_sock)
+            if pid is None:
+                pid = child.fork_job(job_sock, fds[1], fds[2], close_in_child=(ctl, *jobs.sockets.values()))
             jobs.sockets[pid] = job_sock
         finally:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
         os.close(fds[1])
         os.close(fds[2])
+        spare = _new_spare(plan, ctl, jobs)
     os._exit(0)
+
+
+def _new_spare(plan: jail.Plan, ctl: socket.socket, jobs: _Jobs) -> tuple[int, socket.socket]:
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
+    try:
+        return child.fork_spare(plan, close_in_child=(ctl, *jobs.sockets.values()))
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
+
+
+def _hand_to_spare(spare: tuple[int, socket.socket], fds: list[int], job_sock: socket.socket) -> int | None:
+    """Give the job's descriptors to the waiting spare; None if it is gone (then fork a fresh one)."""
+    pid, chan = spare
+    try:
+        socket.send_fds(chan, [b"J"], fds)
+    except OSError:
+        return None
+    finally:
+        chan.close()
+    try:
+        child.send(job_sock, {"pids": [pid]})
+    except OSError:
+        pass
+    return pid
 
 
 def cold(job_fd: int) -> None:
@@ -144,7 +172,8 @@ def main() -> None:
     """`python -I -c BOOT MODE [FD]` (argv[0] is "-c")."""
     mode = sys.argv[1]
     if mode == "serve":
-        serve(int(sys.argv[2]), use_template=sys.argv[3:4] == ["template"])
+        plan = jail.Plan.from_dict(json.loads(sys.argv[3]))
+        serve(int(sys.argv[2]), plan, use_template=sys.argv[4:5] == ["template"])
     elif mode == "cold":
         cold(int(sys.argv[2]))
     elif mode == "probe":
