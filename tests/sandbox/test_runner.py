@@ -198,3 +198,15 @@ def test_plain_fallback_for_other_platforms(monkeypatch: pytest.MonkeyPatch) -> 
     assert _run_plain("while True: pass", None, limits, time.monotonic()).status == "timeout"
     flood = _run_plain("print('x' * 1000)", None, limits, time.monotonic())
     assert flood.status == "output_limit" and flood.truncated
+
+
+def test_large_program_and_stdin(sandbox: Sandbox) -> None:
+    """Specs larger than one datagram arrive in parts."""
+    data = "7 " * 300_000
+    code = (
+        "import sys\nTABLE = "
+        + repr(list(range(40_000)))
+        + "\nprint(len(TABLE), sum(map(int, sys.stdin.read().split())))"
+    )
+    result = sandbox.run(code, stdin=data)
+    assert (result.status, result.stdout) == ("ok", "40000 2100000\n"), result.stderr[-300:]

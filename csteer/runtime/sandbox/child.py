@@ -34,7 +34,7 @@ EXIT_MEMORY = 121
 EXIT_SETUP = 122
 
 STDIN_FILE = ".stdin"
-MAX_SPEC = 256 * 1024  # inline specs are smaller (runner._INLINE_SPEC_MAX); big ones come as a file
+MAX_SPEC = 128 * 1024  # one datagram of the spec (runner._SPEC_PART is smaller)
 
 
 def send(sock: socket.socket, obj: Any) -> None:
@@ -105,10 +105,8 @@ def _job_entry(job_sock: socket.socket, out_fd: int, err_fd: int, prepared: jail
     """`prepared`: the plan whose namespaces this process already entered (a spare), else None."""
     try:
         spec = json.loads(job_sock.recv(MAX_SPEC))
-        if "spec_file" in spec:  # too big for one message: the caller wrote it to a root-only file
-            with open(spec["spec_file"], "rb") as fh:
-                spec = json.loads(fh.read())
-            os.unlink(fh.name)
+        if "parts" in spec:  # a large program or stdin arrives in several datagrams
+            spec = json.loads(b"".join(job_sock.recv(MAX_SPEC) for _ in range(int(spec["parts"]))))
         plan = jail.Plan.from_dict(spec["plan"])
         if prepared is not None and prepared != plan:
             raise RuntimeError("the job's plan differs from the one its process was prepared for")

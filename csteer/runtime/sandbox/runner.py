@@ -28,7 +28,7 @@ from csteer.runtime.sandbox.child import EXIT_MEMORY, EXIT_POLICY
 from csteer.runtime.sandbox.types import Limits, Result, Status
 
 TRUNCATION_MARKER = "\n...[output truncated by csteer sandbox]"
-_INLINE_SPEC_MAX = 96 * 1024  # larger specs go through a root-only file (a datagram has a size limit)
+_SPEC_PART = 64 * 1024  # a datagram has a size limit: larger specs go in parts
 _DRAIN_GRACE_S = 2.0
 
 
@@ -120,7 +120,7 @@ class _Job:
             os.close(out_w)
             os.close(err_w)
         try:
-            _send_spec(ours, spec)
+            _send_spec(ours, spec, self.limits.timeout_s)
             return self._collect(ours, out_r, err_r)
         finally:
             ours.close()
@@ -276,18 +276,22 @@ class _Job:
         return code, "error"
 
 
-def _send_spec(sock: socket.socket, spec: dict[str, Any]) -> None:
+def _send_spec(sock: socket.socket, spec: dict[str, Any], timeout_s: float) -> None:
+    """One datagram, or a header and parts when the program or its stdin is large."""
     import json
 
     data = json.dumps(spec).encode()
-    if len(data) > _INLINE_SPEC_MAX:
-        # Written before the job mounts its root over host_dir; readable by root only.
-        path = os.path.join(spec["host_dir"], ".spec.json")
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        data = json.dumps({"spec_file": path}).encode()
-    sock.send(data)
+    sock.settimeout(timeout_s)
+    try:
+        if len(data) <= _SPEC_PART:
+            sock.send(data)
+            return
+        parts = [data[i : i + _SPEC_PART] for i in range(0, len(data), _SPEC_PART)]
+        sock.send(json.dumps({"parts": len(parts)}).encode())
+        for part in parts:
+            sock.send(part)
+    finally:
+        sock.settimeout(None)
 
 
 def _run_plain(code: str, stdin: str | None, limits: Limits, start: float) -> Result:
