@@ -11,6 +11,7 @@ from __future__ import annotations
 import atexit
 import json
 import logging
+import os
 import socket
 import subprocess
 import threading
@@ -91,6 +92,16 @@ class WarmPool:
 _pool: WarmPool | None = None
 _pool_failed: str | None = None
 _pool_lock = threading.Lock()
+
+
+def _forget_after_fork() -> None:
+    # A forked caller must not share its parent's control socket: it starts its own pool when needed.
+    global _pool, _pool_failed, _pool_lock
+    _pool, _pool_failed, _pool_lock = None, None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 def get_pool() -> WarmPool | None:
