@@ -210,3 +210,16 @@ def test_large_program_and_stdin(sandbox: Sandbox) -> None:
     )
     result = sandbox.run(code, stdin=data)
     assert (result.status, result.stdout) == ("ok", "40000 2100000\n"), result.stderr[-300:]
+
+
+def test_seccomp_denies_namespace_and_kernel_surface_calls(raw_sandbox: Sandbox, layers) -> None:
+    if not layers["seccomp"]:
+        pytest.skip("seccomp layer inactive here (no libseccomp)")
+    code = (
+        "import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+        "print(libc.unshare(0x10000000), ctypes.get_errno())\n"  # CLONE_NEWUSER: allowed to nobody otherwise
+        "print(libc.syscall(425, 8, ctypes.create_string_buffer(120)), ctypes.get_errno())\n"  # io_uring_setup
+    )
+    result = raw_sandbox.run(code)
+    assert result.status == "ok", result.stderr
+    assert result.stdout.splitlines() == ["-1 1", "-1 1"]

@@ -27,7 +27,7 @@ import traceback
 import types
 from typing import Any, NoReturn
 
-from csteer.runtime.sandbox import guards, jail, linux, policy
+from csteer.runtime.sandbox import guards, jail, linux, policy, seccomp
 
 EXIT_POLICY = 120
 EXIT_MEMORY = 121
@@ -242,6 +242,7 @@ def run_program(spec: dict[str, Any]) -> int:
 
 
 def preload_libc() -> None:
-    """Load libc via ctypes before any fork (no dlopen inside a jailed child)."""
+    """Load libc (and libseccomp) via ctypes before any fork or pivot (no dlopen inside a jailed child)."""
     if sys.platform.startswith("linux"):
         linux.libc()
+        seccomp.library()

@@ -6,7 +6,8 @@ Applied in the forked job process, in this order:
    nodes, and read-only bind mounts of the system libraries and the Python installation; ``pivot_root``
    into it and detach the old root, so the host file system is gone, not just hidden;
 3. drop to an unprivileged uid (root only: RLIMIT_NPROC does not bind root), no_new_privs, not dumpable;
-4. rlimits: CPU seconds, address space, file size, open files, no new processes/threads, no core files.
+4. rlimits: CPU seconds, address space, file size, open files, no new processes/threads, no core files;
+5. a seccomp filter (when libseccomp is present) denying namespace, mount, ptrace, bpf, io_uring... calls.
 Each step is skipped only when the probe found it unavailable; then `Plan` says so and the sandbox warns.
 """
 
@@ -18,7 +19,7 @@ import sys
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from csteer.runtime.sandbox import linux
+from csteer.runtime.sandbox import linux, seccomp
 
 NOBODY = 65534
 JOB_UID_BASE = 2_000_000_000  # far above any real account; + the job's pid (< 2**22) stays unique
@@ -39,6 +40,7 @@ class Plan:
     )
     rlimits: bool = True
     no_new_privs: bool = False
+    seccomp: bool = False  # deny namespace/mount/ptrace/bpf/io_uring/keyctl... calls (seccomp.py)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -194,8 +196,13 @@ def drop_and_limit(plan: Plan, limits: dict[str, Any], baseline_bytes: int) -> N
     if sys.platform.startswith("linux"):
         # Set after the uid change (a credential change clears it): die with the supervisor.
         linux.prctl(linux.PR_SET_PDEATHSIG, signal.SIGKILL)
-    if not plan.rlimits:
-        return
+    if plan.rlimits:
+        _apply_rlimits(limits, baseline_bytes)
+    if plan.seccomp:
+        seccomp.apply()  # last: it forbids some of the calls above
+
+
+def _apply_rlimits(limits: dict[str, Any], baseline_bytes: int) -> None:
     import resource  # POSIX only; imported here so the module loads on Windows too
 
     cpu = int(limits["cpu_s"])

@@ -7,6 +7,7 @@ the network is gone, the host file system is invisible and fork fails. `probe()`
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -18,7 +19,7 @@ import tempfile
 import threading
 from typing import Any
 
-from csteer.runtime.sandbox import jail
+from csteer.runtime.sandbox import jail, linux, seccomp
 
 log = logging.getLogger("csteer.sandbox")
 
@@ -31,23 +32,31 @@ def _candidates() -> list[jail.Plan]:
     if os.geteuid() == 0:
         # Root: each job gets its own uid, so a pid namespace (a second fork) adds nothing.
         strong = {"unique_uid": True, "no_new_privs": True}
-        return [
+        base = [
             jail.Plan(namespaces=True, new_root=True, **strong),
             jail.Plan(namespaces=True, new_root=False, **strong),
             jail.Plan(namespaces=False, **strong),
-            jail.Plan(),
         ]
-    # Unprivileged: jobs share the caller's uid; the pid namespace keeps them from signalling it.
-    return [
-        jail.Plan(namespaces=True, userns=True, pidns=True, new_root=True, no_new_privs=True),
-        jail.Plan(namespaces=True, userns=True, pidns=True, new_root=False, no_new_privs=True),
-        jail.Plan(no_new_privs=True),
-        jail.Plan(),
-    ]
+    else:
+        # Unprivileged: jobs share the caller's uid; the pid namespace keeps them from signalling it.
+        base = [
+            jail.Plan(namespaces=True, userns=True, pidns=True, new_root=True, no_new_privs=True),
+            jail.Plan(namespaces=True, userns=True, pidns=True, new_root=False, no_new_privs=True),
+            jail.Plan(no_new_privs=True),
+        ]
+    plans = []
+    for plan in base:
+        if seccomp.library() is not None:
+            plans.append(dataclasses.replace(plan, seccomp=True))
+        plans.append(plan)
+    return [*plans, jail.Plan()]
 
 
 def _inside_checks(canary: str) -> dict[str, Any]:
-    result: dict[str, Any] = {"uid": os.getuid()}
+    result: dict[str, Any] = {
+        "uid": os.getuid(),
+        "seccomp_mode": linux.libc().prctl(21, 0, 0, 0, 0),
+    }  # PR_GET_SECCOMP
     try:
         result["interfaces"] = [name for _, name in socket.if_nameindex()]
     except OSError:
@@ -175,7 +184,13 @@ def layers(report: dict[str, Any]) -> list[tuple[str, bool, str]]:
         ("rlimits (cpu, memory, file size, open files)", plan.rlimits, "setrlimit"),
         ("no new processes/threads", bool(inside.get("fork_blocked")), "RLIMIT_NPROC=0 after the uid change"),
         ("no_new_privs", plan.no_new_privs, "prctl"),
-        ("seccomp", False, "not used (optional layer, not implemented)"),
+        (
+            "seccomp",
+            plan.seccomp and inside.get("seccomp_mode") == 2,
+            "libseccomp filter: unshare, mount, ptrace, bpf, io_uring, keyctl, ... -> EPERM"
+            if plan.seccomp
+            else "inactive (libseccomp not found, or the filter could not be loaded)",
+        ),
     ]
 
 
@@ -221,7 +236,7 @@ def probe() -> dict[str, Any]:
                 _cached = {"plan": jail.Plan().to_dict(), "inside": {}, "errors": [f"probe failed: {err}"]}
         if not _warned:
             _warned = True
-            missing = [name for name, ok, _ in layers(_cached) if not ok and name != "seccomp"]
+            missing = [name for name, ok, _ in layers(_cached) if not ok]
             if missing:
                 log.warning(
                     "csteer sandbox is degraded; inactive layers: %s (see `csteer sandbox check`)",
