@@ -57,8 +57,12 @@ def chart_png(report: Report) -> bytes:
             )
             paper_drawn = True
     ax.set_xticks(range(len(groups)))
+    slanted = len(groups) > 4 or max(len(g) for g in groups) > 14
     ax.set_xticklabels(
-        groups, rotation=30 if len(groups) > 4 else 0, ha="right" if len(groups) > 4 else "center"
+        groups,
+        rotation=30 if slanted else 0,
+        ha="right" if slanted else "center",
+        rotation_mode="anchor",
     )
     ax.set_ylim(0, 109)
     ax.set_ylabel("accuracy (%)")
@@ -68,6 +72,6 @@ def chart_png(report: Report) -> bytes:
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
     fig.tight_layout()
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
+    fig.savefig(buffer, format="png", bbox_inches="tight", pad_inches=0.2)  # keeps long labels and the legend
     plt.close(fig)
     return buffer.getvalue()
