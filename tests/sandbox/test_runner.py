@@ -223,3 +223,14 @@ def test_seccomp_denies_namespace_and_kernel_surface_calls(raw_sandbox: Sandbox,
     result = raw_sandbox.run(code)
     assert result.status == "ok", result.stderr
     assert result.stdout.splitlines() == ["-1 1", "-1 1"]
+
+
+@pytest.mark.parametrize("disk_mb", [8, 200])
+def test_disk_budget_is_per_job(disk_mb: int, layers) -> None:
+    """The scratch tmpfs takes the job's own size (a spare mounted the default ahead of time)."""
+    if not layers["host file system hidden"]:
+        pytest.skip("no private root here")
+    box = Sandbox(Limits(timeout_s=20, disk_mb=disk_mb, file_size_mb=1024), policy=False)
+    code = "import os\nst = os.statvfs('/sandbox')\nprint(round(st.f_blocks * st.f_frsize / 2**20))"
+    result = box.run(code)
+    assert (result.status, result.stdout) == ("ok", f"{disk_mb}\n"), result.stderr

@@ -28,12 +28,14 @@ import types
 from typing import Any, NoReturn
 
 from csteer.runtime.sandbox import guards, jail, linux, policy, seccomp
+from csteer.runtime.sandbox.types import Limits
 
 EXIT_POLICY = 120
 EXIT_MEMORY = 121
 EXIT_SETUP = 122
 
 STDIN_FILE = ".stdin"
+DEFAULT_DISK_MB = Limits.disk_mb  # what a spare mounts ahead of time (resized if a job asks otherwise)
 MAX_SPEC = 128 * 1024  # one datagram of the spec (runner._SPEC_PART is smaller)
 
 
@@ -84,6 +86,8 @@ def fork_spare(plan: jail.Plan, close_in_child: tuple[socket.socket, ...]) -> tu
             _detach()
             if plan.namespaces:
                 jail.enter_namespaces(plan)
+                if plan.new_root and jail.template_ready and not plan.pidns:
+                    jail.mount_scratch(DEFAULT_DISK_MB, jail.job_uid(plan))
             msg, fds, _, _ = socket.recv_fds(theirs, 16, 3)
             theirs.close()
             if len(fds) == 3:
@@ -150,7 +154,7 @@ def _job_main(
         if plan.new_root:
             if not jail.template_ready:
                 jail.build_root(spec["host_dir"])
-            jail.mount_scratch(int(spec["limits"]["disk_mb"]), uid)
+            jail.ensure_scratch(int(spec["limits"]["disk_mb"]), uid)
             workdir = "/" + jail.WORKDIR_NAME
         else:
             workdir = spec["host_dir"]

@@ -158,8 +158,22 @@ def enter_template() -> None:
     template_ready = True
 
 
+# Size of the scratch tmpfs a spare job process mounted ahead of time (None: not mounted yet).
+scratch_mb: int | None = None
+
+
+def ensure_scratch(disk_mb: int, uid: int) -> None:
+    """Mount the scratch space, or resize the one mounted ahead of time."""
+    if scratch_mb is None:
+        mount_scratch(disk_mb, uid)
+    elif scratch_mb != disk_mb:
+        flags = linux.MS_REMOUNT | linux.MS_NOSUID | linux.MS_NODEV
+        linux.mount(None, "/" + WORKDIR_NAME, None, flags, f"size={disk_mb}m")
+
+
 def mount_scratch(disk_mb: int, uid: int) -> None:
     """The job's writable space: one size-limited tmpfs, seen as /sandbox, /tmp and /dev/shm."""
+    global scratch_mb
     linux.mount("tmpfs", SCRATCH, "tmpfs", linux.MS_NOSUID | linux.MS_NODEV, f"size={disk_mb}m,mode=755")
     for name, target, mode in (
         (WORKDIR_NAME, "/" + WORKDIR_NAME, 0o700),
@@ -172,6 +186,7 @@ def mount_scratch(disk_mb: int, uid: int) -> None:
         linux.mount(path, target, None, linux.MS_BIND)
     os.chown("/" + WORKDIR_NAME, uid, uid)
     linux.umount2(SCRATCH, linux.MNT_DETACH)
+    scratch_mb = disk_mb
 
 
 def address_space_in_use() -> int:
