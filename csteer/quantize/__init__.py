@@ -31,11 +31,13 @@ def verify(reference: str | Path, candidate: str | Path, **kwargs: Any) -> dict[
     return run(reference, candidate, **kwargs)
 
 
-def convert_embedded(to: str = "onnx", quant: str = "int4", out: str | Path | None = None) -> Path:
-    """The embedded Gemma 3 270M GGUF -> HF -> ONNX at `quant`; returns the ONNX folder."""
+def convert_embedded(
+    to: str = "onnx", quant: str = "int4", out: str | Path | None = None, *, source: str | Path | None = None
+) -> Path:
+    """The embedded Gemma 3 270M GGUF (or `source`) -> HF -> ONNX at `quant`; returns the ONNX folder."""
     from csteer.quantize.embedded import convert_embedded as run
 
-    return run(to=to, quant=quant, out=out)
+    return run(to=to, quant=quant, out=out, source=source)
 
 
 __all__ = ["convert_embedded", "to_gguf", "to_onnx", "verify"]
