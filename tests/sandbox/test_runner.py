@@ -236,3 +236,29 @@ def test_disk_budget_is_per_job(disk_mb: int, layers) -> None:
     code = "import os\nst = os.statvfs('/sandbox')\nprint(round(st.f_blocks * st.f_frsize / 2**20))"
     result = box.run(code)
     assert (result.status, result.stdout) == ("ok", f"{disk_mb}\n"), result.stderr
+
+
+def test_every_fallback_plan_runs_programs() -> None:
+    """The weaker plans the probe falls back to on other hosts still run programs correctly."""
+    from csteer.runtime.sandbox import probe
+
+    usable = [plan for plan in probe._candidates() if "error" not in probe._trial(plan)]
+    assert usable
+    for plan in usable:
+        result = Sandbox(Limits(timeout_s=20), plan=plan.to_dict()).run(
+            "import math\nprint(math.isqrt(10**6))"
+        )
+        assert (result.status, result.stdout) == ("ok", "1000\n"), (plan, result.stderr[-300:])
+
+
+def test_degraded_layers_are_reported() -> None:
+    from csteer.runtime.sandbox import jail, probe
+
+    report = {
+        "plan": jail.Plan(rlimits=True).to_dict(),
+        "inside": {"uid": 0, "fork_blocked": False},
+        "euid": 0,
+    }
+    inactive = {name for name, active, _ in probe.layers(report) if not active}
+    assert {"namespaces (mount/net/ipc/uts)", "network isolation", "host file system hidden"} <= inactive
+    assert {"unprivileged uid", "no new processes/threads", "seccomp"} <= inactive

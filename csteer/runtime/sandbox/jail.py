@@ -21,6 +21,11 @@ from typing import Any
 
 from csteer.runtime.sandbox import linux, seccomp
 
+try:  # imported now: after the uid change the job may no longer be able to read the Python installation
+    import resource
+except ImportError:  # Windows
+    resource = None  # type: ignore[assignment]
+
 NOBODY = 65534
 JOB_UID_BASE = 2_000_000_000  # far above any real account; + the job's pid (< 2**22) stays unique
 WORKDIR_NAME = "sandbox"  # the job's directory, /sandbox (a name no Python install lives under)
@@ -218,8 +223,8 @@ def drop_and_limit(plan: Plan, limits: dict[str, Any], baseline_bytes: int) -> N
 
 
 def _apply_rlimits(limits: dict[str, Any], baseline_bytes: int) -> None:
-    import resource  # POSIX only; imported here so the module loads on Windows too
-
+    if resource is None:
+        raise OSError(0, "rlimits need the POSIX resource module")
     cpu = int(limits["cpu_s"])
     mem = baseline_bytes + int(limits["memory_mb"]) * 2**20
     fsize = int(limits["file_size_mb"]) * 2**20

@@ -53,6 +53,10 @@ def _candidates() -> list[jail.Plan]:
 
 
 def _inside_checks(canary: str) -> dict[str, Any]:
+    stdlib = os.path.dirname(os.__file__)
+    if not os.access(stdlib, os.R_OK | os.X_OK):
+        # e.g. Python under /root and no private root: the job could not import anything new.
+        raise PermissionError(f"the job's uid cannot read the Python installation ({stdlib})")
     result: dict[str, Any] = {
         "uid": os.getuid(),
         "seccomp_mode": linux.libc().prctl(21, 0, 0, 0, 0),

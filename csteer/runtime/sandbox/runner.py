@@ -42,6 +42,7 @@ class Sandbox:
     policy: apply the RestrictedPython policy (False = OS layers only; used to test them alone).
     allowed_imports: top-level modules the policy admits (default: policy.DEFAULT_ALLOWED_IMPORTS).
     pool: use the warm pool when it works (False = always a fresh interpreter).
+    plan: a jail plan (`jail.Plan.to_dict()`) instead of the probed one; such jobs start cold.
     """
 
     def __init__(
@@ -51,8 +52,12 @@ class Sandbox:
         policy: bool = True,
         allowed_imports: Iterable[str] | None = None,
         pool: bool = True,
+        plan: dict[str, Any] | None = None,
     ) -> None:
         self.limits = limits or Limits()
+        # An explicit jail plan (e.g. a deliberately weaker one, or tests of degraded hosts) runs cold:
+        # the warm worker is prepared for the probed plan only.
+        self.plan = plan
         self.policy = policy
         self.allowed_imports = sorted(allowed_imports) if allowed_imports is not None else None
         self.use_pool = pool
@@ -73,7 +78,7 @@ class Sandbox:
             return _run_plain(code, stdin, self.limits, start)
         from csteer.runtime.sandbox import probe
 
-        plan = probe.probe()["plan"]
+        plan = self.plan if self.plan is not None else probe.probe()["plan"]
         # With a private tmpfs root the host directory is only a mount point: keep it on tmpfs when possible.
         base = "/dev/shm" if plan.get("new_root") and os.access("/dev/shm", os.W_OK) else None
         host_dir = tempfile.mkdtemp(prefix="csteer-sbx-", dir=base)
@@ -88,7 +93,7 @@ class Sandbox:
                 "allowed_imports": self.allowed_imports,
                 "host_dir": host_dir,
             }
-            return _Job(self.limits, start).run(spec, self.use_pool)
+            return _Job(self.limits, start).run(spec, self.use_pool and self.plan is None)
         finally:
             shutil.rmtree(host_dir, ignore_errors=True)
 
