@@ -12,7 +12,7 @@ Status = Literal["ok", "error", "policy", "timeout", "memory", "output_limit", "
 class Limits:
     timeout_s: float = 10.0  # wall clock
     cpu_s: int = 10
-    memory_mb: int = 1024  # address space
+    memory_mb: int = 1024  # address space on top of what the (warm) interpreter already maps
     output_bytes: int = 64_000  # stdout and stderr each
     file_size_mb: int = 16
     open_files: int = 64
