@@ -161,7 +161,7 @@ class Runtime:
 
     # -- guarded builtins ------------------------------------------------------------------------
     def builtins(self) -> dict[str, Any]:
-        denied = {"exec", "compile", "breakpoint", "help", "copyright", "credits", "license", "memoryview"}
+        denied = {"exec", "compile", "breakpoint", "help", "copyright", "credits", "license"}
         table = {k: v for k, v in vars(builtins).items() if not k.startswith("_") and k not in denied}
         table["__build_class__"] = builtins.__build_class__
         table["__import__"] = self.import_hook
