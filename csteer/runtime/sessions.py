@@ -153,7 +153,7 @@ class CoachSession:
         options = [" " + MARKERS[k] for k in kinds]
         if hasattr(self.engine, "choose"):
             choice = self.engine.choose(messages, options)
-            text, tokens = options[choice.index].strip(), 0
+            text, tokens = options[choice.index].strip(), choice.tokens
         else:  # a base model behind a server: free completion, strictly parsed
             reply = self.engine.chat(messages, max_tokens=12, temperature=0.0, stop=["\n"], seed=self.seed)
             text, tokens = reply.text.strip(), reply.usage.total_tokens

@@ -39,7 +39,11 @@ def parse_number(text: str) -> Fraction | None:
         if re.fullmatch(r"[+-]?\d+\s*/\s*[+-]?\d+", t):
             num, den = t.split("/")
             return Fraction(int(num), int(den)) if int(den) != 0 else None
-        if re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?", t):
+        m = re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE]([+-]?\d+))?", t)
+        if m:
+            # an exponent like 1e99999 would build a 100,000-digit integer: no answer is that large
+            if m.group(4) and abs(int(m.group(4))) > 400:
+                return None
             return Fraction(t)
     except (ValueError, ZeroDivisionError):
         return None

@@ -41,6 +41,7 @@ class Choice:
 
     index: int
     logprobs: tuple[float, ...]  # total log-probability of each option under the model
+    tokens: int = 0  # prompt + option tokens the model read (for cost accounting)
 
 
 @runtime_checkable

@@ -262,8 +262,10 @@ class LlamaCppEngine:
             self.llm.eval(tokens[keep:])
             base_logits = self._last_logits(np)
             scores = []
+            option_tokens = 0
             for option in options:
                 ids = self.llm.tokenize(option.encode("utf-8"), add_bos=False, special=False)
+                option_tokens += len(ids)
                 total, logits = 0.0, base_logits
                 self.llm.n_tokens = len(tokens)
                 for tok in ids:
@@ -276,7 +278,7 @@ class LlamaCppEngine:
             self.llm._ctx.kv_cache_seq_rm(-1, len(tokens), -1)
             self.llm._requires_eval = True
         best = max(range(len(options)), key=lambda i: scores[i])
-        return Choice(index=best, logprobs=tuple(scores))
+        return Choice(index=best, logprobs=tuple(scores), tokens=len(tokens) + option_tokens)
 
     def _last_logits(self, np: Any) -> Any:
         ptr = self.llm._ctx.get_logits_ith(-1)

@@ -18,7 +18,8 @@ from csteer.symbench.tasks._b_common import QuestionSolutionLayout, answer_body,
 
 
 def _single_int(body: str) -> int | None:
-    m = re.fullmatch(r"\s*[\[(]?\s*([+-]?\d+)\s*[\])]?\s*", body)
+    # at most 30 digits: a count is small, and int() of a 50,000-digit string raises
+    m = re.fullmatch(r"\s*[\[(]?\s*([+-]?\d{1,30})\s*[\])]?\s*", body)
     return int(m.group(1)) if m else None
 
 

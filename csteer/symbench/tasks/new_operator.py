@@ -135,8 +135,8 @@ class NewOperator(QuestionSolutionLayout, Task):
         except (ValueError, ZeroDivisionError) as exc:
             return Verdict(False, f"question cannot be evaluated: {exc}")
         if abs(got - want) <= REL_TOL * max(1, abs(want)):
-            return Verdict(True, f"equals {float(want):g}")
-        return Verdict(False, f"expected {float(want):g}, got {float(got):g}")
+            return Verdict(True, f"equals {_show(want)}")
+        return Verdict(False, f"expected {_show(want)}, got {_show(got)}")
 
     def generate(self, rng: random.Random, complexity: int) -> Sample:
         n_ops = 1 if complexity <= 3 else (2 if complexity == 4 else 3)
@@ -186,3 +186,11 @@ def _random_formula(rng: random.Random) -> str:
     if kind == 1:
         return f"{rng.randint(1, 5)}*a*b"
     return "(a + b)/b"
+
+
+def _show(value: Fraction) -> str:
+    """A short rendering that cannot overflow (float() of a 400-digit fraction raises)."""
+    try:
+        return f"{float(value):g}"
+    except OverflowError:
+        return "a number too large to show"
