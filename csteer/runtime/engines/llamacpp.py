@@ -73,14 +73,13 @@ def _quiet_llama_logs(verbose: bool) -> None:
 
 
 class LlamaCppEngine:
-    def __init__(self, path: str, options: EngineOptions | None = None, kind: str = "base") -> None:
+    def __init__(self, path: str, options: EngineOptions | None = None, kind: str | None = None) -> None:
         options = options or EngineOptions()
         check_gguf_file(path)
         import llama_cpp
 
         _quiet_llama_logs(options.verbose)
         self.path = path
-        self.kind = kind
         self.name = f"gguf:{Path(path).name}"
         self.threads = choose_threads(options.threads)
         offload = llama_cpp.llama_supports_gpu_offload()
@@ -101,6 +100,8 @@ class LlamaCppEngine:
         except (ValueError, RuntimeError) as err:
             raise CsteerError(f"llama.cpp could not load {path}: {err}") from err
         self.n_ctx = self.llm.n_ctx()
+        # no kind given: a model with a chat template is an instruct model
+        self.kind = kind or ("instruct" if self.llm.metadata.get("tokenizer.chat_template") else "base")
         self._formatter = self._chat_formatter()
 
     # --- prompt rendering ---------------------------------------------------------------------------

@@ -90,7 +90,8 @@ _shared_lock = threading.Lock()
 def create_engine(spec: EngineSpec, options: EngineOptions | None = None, kind: str | None = None) -> Engine:
     """Build the engine for `spec`. Local models are loaded once per process and shared (coach == task)."""
     options = options or EngineOptions()
-    kind = kind or spec.kind or ("base" if spec.engine == "gguf" else "instruct")
+    # unknown kind: remote models are taken as instruct; local ones decide from their chat template
+    kind = kind or spec.kind or (None if spec.is_local else "instruct")
     if spec.is_local:
         key = (spec.engine, os.path.realpath(spec.target))
         with _shared_lock:
@@ -108,21 +109,22 @@ def release_shared() -> None:
         _shared.clear()
 
 
-def _build(spec: EngineSpec, options: EngineOptions, kind: str) -> Engine:
+def _build(spec: EngineSpec, options: EngineOptions, kind: str | None) -> Engine:
     if spec.engine == "gguf":
         from csteer.runtime.engines.llamacpp import LlamaCppEngine
 
         return LlamaCppEngine(spec.target, options=options, kind=kind)
     if spec.engine == "onnx":
+        from csteer.models.store import guess_kind
         from csteer.runtime.engines.onnx import OnnxEngine
 
-        return OnnxEngine(spec.target, options=options, kind=kind)
+        return OnnxEngine(spec.target, options=options, kind=kind or guess_kind("onnx", Path(spec.target), {}))
     if spec.engine == "openai":
         from csteer.runtime.engines.openai_compat import OpenAIEngine
 
-        return OpenAIEngine(spec.target, base_url=spec.base_url, options=options, kind=kind)
+        return OpenAIEngine(spec.target, base_url=spec.base_url, options=options, kind=kind or "instruct")
     if spec.engine == "anthropic":
         from csteer.runtime.engines.anthropic_engine import AnthropicEngine
 
-        return AnthropicEngine(spec.target, options=options, kind=kind)
+        return AnthropicEngine(spec.target, options=options, kind=kind or "instruct")
     raise UsageError(f"unknown engine {spec.engine!r}")
