@@ -40,8 +40,8 @@ def parse_positions(body: str) -> list[tuple[int, int]] | None:
         if all(type(x) is int for p in value for x in p):
             return [(p[0], p[1]) for p in value]
         return None
-    pairs = re.findall(r"\(?\s*(\d+)\s*[ ,]\s*(\d+)\s*\)?", body)
-    leftover = re.sub(r"\(?\s*\d+\s*[ ,]\s*\d+\s*\)?", "", body)
+    pairs = re.findall(r"\(?\s*(\d{1,9})\s*[ ,]\s*(\d{1,9})\s*\)?", body)  # bounded: no quadratic backtracking
+    leftover = re.sub(r"\(?\s*\d{1,9}\s*[ ,]\s*\d{1,9}\s*\)?", "", body)
     if not pairs or re.search(r"[^\s,;\[\]]", leftover):
         return None
     return [(int(a), int(b)) for a, b in pairs]
