@@ -14,11 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import interleave, main, result
+from benchmarks.models import embedded_path
 
 PROMPT = "Question: What is 48271 * 91433? Decide whether to write Python code or reason in text.\nAnswer:"
 
 
 def _model_dir() -> Path:
+    embedded_path()  # the benchmarks' store (CSTEER_HOME) holds the GGUF and its ONNX conversion
     from csteer.quantize import convert_embedded
     from csteer.quantize.embedded import default_output
 
