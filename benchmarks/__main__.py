@@ -30,9 +30,15 @@ def run_case(name: str, quick: bool) -> dict:
     root = Path(__file__).resolve().parent.parent
     if not (root / "benchmarks" / f"{name}.py").exists():
         return {"name": name, "error": "case not written yet"}
-    cmd = [sys.executable, "-c", f"import json,benchmarks.{name} as m; print('@@'+json.dumps(m.measure({quick})))"]
+    cmd = [
+        sys.executable,
+        "-c",
+        f"import json,benchmarks.{name} as m; print('@@'+json.dumps(m.measure({quick})))",
+    ]
     start = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(root)})
+    proc = subprocess.run(
+        cmd, cwd=root, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(root)}
+    )
     for line in proc.stdout.splitlines():
         if line.startswith("@@"):
             out = json.loads(line[2:])
@@ -64,7 +70,9 @@ def main() -> None:
             continue
         noise = f"{r['ratio_min']:.2f}..{r['ratio_max']:.2f}" if r.get("ratio_min") is not None else ""
         met = {True: "yes", False: "NO", None: "-"}[r.get("met")]
-        print(f"{r['name']:<18}{r['ratio']:>8.2f}  {r.get('goal') or '-':<8}{met:<5}{r['a']:>12.4g}  {r['b']:>12.4g}  {r['unit']:<9} {noise}")
+        print(
+            f"{r['name']:<18}{r['ratio']:>8.2f}  {r.get('goal') or '-':<8}{met:<5}{r['a']:>12.4g}  {r['b']:>12.4g}  {r['unit']:<9} {noise}"
+        )
 
 
 if __name__ == "__main__":

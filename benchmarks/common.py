@@ -10,7 +10,9 @@ from collections.abc import Callable
 from typing import Any
 
 
-def interleave(a: Callable[[], float], b: Callable[[], float], reps: int, warmup: int = 1) -> tuple[list[float], list[float]]:
+def interleave(
+    a: Callable[[], float], b: Callable[[], float], reps: int, warmup: int = 1
+) -> tuple[list[float], list[float]]:
     """Run a and b alternately `reps` times (after `warmup` rounds) so drift hits both alike.
 
     Each callable returns its own measurement (seconds, tokens/s, ...)."""

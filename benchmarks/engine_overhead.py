@@ -22,9 +22,11 @@ def measure(quick: bool) -> dict[str, Any]:
 
     path = str(embedded_path())
     threads = choose_threads()
-    n_tokens = 48 if quick else 128
+    n_tokens = 64 if quick else 128
     ours = LlamaCppEngine(path, EngineOptions(n_ctx=2048, threads=threads), kind="base")
-    raw = llama_cpp.Llama(model_path=path, n_ctx=2048, n_threads=threads, n_threads_batch=threads, verbose=False)
+    raw = llama_cpp.Llama(
+        model_path=path, n_ctx=2048, n_threads=threads, n_threads_batch=threads, verbose=False
+    )
 
     def run_ours() -> float:
         start = time.perf_counter()
@@ -36,9 +38,17 @@ def measure(quick: bool) -> dict[str, Any]:
         out = raw.create_completion(LONG_PROMPT, max_tokens=n_tokens, temperature=0.0, top_k=1)
         return out["usage"]["completion_tokens"] / (time.perf_counter() - start)
 
-    a, b = interleave(run_ours, run_raw, reps=3 if quick else 7)
-    return result("engine_overhead", a, b, "tok/s", ">= 0.95", "csteer engine", "raw llama-cpp-python",
-                  note=f"{n_tokens} tokens, {threads} threads, Gemma 3 270M Q4_K_M")
+    a, b = interleave(run_ours, run_raw, reps=5 if quick else 9)
+    return result(
+        "engine_overhead",
+        a,
+        b,
+        "tok/s",
+        ">= 0.95",
+        "csteer engine",
+        "raw llama-cpp-python",
+        note=f"{n_tokens} tokens, {threads} threads, Gemma 3 270M Q4_K_M",
+    )
 
 
 if __name__ == "__main__":

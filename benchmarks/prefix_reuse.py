@@ -44,7 +44,9 @@ def measure(quick: bool) -> dict[str, Any]:
         return timed(lambda: engine.choose([{"role": "user", "content": third}], options))
 
     a, b = interleave(lambda: conversation(False), lambda: conversation(True), reps=3 if quick else 5)
-    return result("prefix_reuse", a, b, "s", ">= 3", "no reuse (3rd coach call)", "with reuse (3rd coach call)")
+    return result(
+        "prefix_reuse", a, b, "s", ">= 3", "no reuse (3rd coach call)", "with reuse (3rd coach call)"
+    )
 
 
 if __name__ == "__main__":

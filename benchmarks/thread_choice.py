@@ -45,7 +45,13 @@ def measure(quick: bool) -> dict[str, Any]:
     finally:
         busy.terminate()
     return result(
-        "thread_choice", a, b, "tok/s", None, f"csteer choice ({chosen} threads)", f"all cores ({cores} threads)",
+        "thread_choice",
+        a,
+        b,
+        "tok/s",
+        None,
+        f"csteer choice ({chosen} threads)",
+        f"all cores ({cores} threads)",
         note=f"one core kept busy by another process; load average at choice: {os.getloadavg()[0]:.1f}",
     )
 

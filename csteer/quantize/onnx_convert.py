@@ -167,7 +167,9 @@ def _quantize_onnx(src: Path, dst: Path, quant: str) -> None:
     elif quant == "int4":
         from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
 
-        quantizer = MatMulNBitsQuantizer(model, block_size=32, is_symmetric=True)
+        # accuracy_level 4: int8 activations inside the 4-bit MatMuls on CPU. Measured on the embedded
+        # Gemma: 41 -> 19 ms per decode step, same greedy tokens.
+        quantizer = MatMulNBitsQuantizer(model, block_size=32, is_symmetric=True, accuracy_level=4)
         quantizer.process()
         _save(quantizer.model.model, dst)
 

@@ -149,7 +149,8 @@ class LlamaCppEngine:
         size = llama_cpp.llama_state_seq_get_size(ctx, 0)
         buf = (ctypes.c_uint8 * size)()
         written = llama_cpp.llama_state_seq_get_data(ctx, buf, size, 0)
-        self._slots.append(_Slot(self.llm.input_ids[:n].tolist(), bytes(buf[:written])))
+        # string_at copies the bytes in C; slicing a ctypes array would build a Python list of ints
+        self._slots.append(_Slot(self.llm.input_ids[:n].tolist(), ctypes.string_at(buf, written)))
         del self._slots[:-MAX_SLOTS]
 
     def _restore(self, slot: _Slot) -> None:
@@ -264,15 +265,20 @@ class LlamaCppEngine:
             base_logits = self._last_logits(np)
             scores = []
             option_tokens = 0
+            n_prompt = len(tokens)
             for option in options:
                 ids = self.llm.tokenize(option.encode("utf-8"), add_bos=False, special=False)
                 option_tokens += len(ids)
-                total, logits = 0.0, base_logits
-                self.llm.n_tokens = len(tokens)
-                for tok in ids:
-                    total += float(logits[tok] - _logsumexp(np, logits))
-                    self.llm.eval([tok])
-                    logits = self._last_logits(np)
+                total = float(base_logits[ids[0]] - _logsumexp(np, base_logits))
+                if len(ids) > 1:
+                    # one batch per option, logits at every position: the option's later tokens are
+                    # scored in a single decode instead of one decode per token
+                    self.llm._ctx.kv_cache_seq_rm(-1, n_prompt, -1)
+                    self.llm._batch.set_batch(batch=ids[:-1], n_past=n_prompt, logits_all=True)
+                    self.llm._ctx.decode(self.llm._batch)
+                    for row, tok in enumerate(ids[1:]):
+                        logits = self._logits_at(np, row)
+                        total += float(logits[tok] - _logsumexp(np, logits))
                 scores.append(total)
             # leave the context holding just the prompt, so the next call reuses it
             self.llm.n_tokens = len(tokens)
@@ -282,7 +288,11 @@ class LlamaCppEngine:
         return Choice(index=best, logprobs=tuple(scores), tokens=len(tokens) + option_tokens)
 
     def _last_logits(self, np: Any) -> Any:
-        ptr = self.llm._ctx.get_logits_ith(-1)
+        return self._logits_at(np, -1)
+
+    def _logits_at(self, np: Any, row: int) -> Any:
+        """Logits of output row `row` of the last decode (-1: the last one)."""
+        ptr = self.llm._ctx.get_logits_ith(row)
         return np.ctypeslib.as_array(ptr, shape=(self.llm.n_vocab(),)).astype(np.float64)
 
     def close(self) -> None:

@@ -3,7 +3,7 @@
 llama.cpp's decode collapses (85 -> <1 tokens/s measured on a 2-core machine) when it runs more threads
 than there are idle physical cores, because its threads spin-wait on each other. So: physical cores
 (hyper-threads do not help matmul-bound decode), limited to this process's CPU affinity, minus the cores
-other processes keep busy (1-minute load average).
+other processes keep busy right now (sampled from /proc/stat; load average elsewhere).
 """
 
 from __future__ import annotations
@@ -33,7 +33,31 @@ def physical_cores() -> int:
     return max(1, len(cores))
 
 
-def busy_cores() -> int:
+def _cpu_times() -> tuple[int, int] | None:
+    """(busy, total) jiffies over all CPUs from /proc/stat; None where there is no /proc."""
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    total = sum(fields[:8])  # guest time is already counted in user
+    return total - idle, total
+
+
+def busy_cores(window_s: float = 0.1) -> int:
+    """Cores other processes keep busy right now (we are idle while sampling).
+
+    /proc/stat over a short window reflects the present; the 1-minute load average lags by a minute
+    and also counts our own earlier work, which made the choice too timid right after a busy spell."""
+    import time
+
+    first = _cpu_times()
+    if first is not None:
+        time.sleep(window_s)
+        second = _cpu_times()
+        if second is not None and second[1] > first[1]:
+            share = (second[0] - first[0]) / (second[1] - first[1])
+            return int(share * (os.cpu_count() or 1) + 0.3)  # a core counts as busy above ~70% use
     try:
         return int(os.getloadavg()[0] + 0.5)
     except (AttributeError, OSError):
