@@ -59,7 +59,7 @@ def measure(quick: bool) -> dict[str, Any]:
 
     model_dir = _model_dir()
     new_tokens = 16 if quick else 64
-    reps = 3 if quick else 5
+    reps = 9 if quick else 15
     ours = OnnxEngine(model_dir, kind="base")
     ours.eos_ids = set()  # fixed-length decode, like min_new_tokens below
     theirs = ORTModelForCausalLM.from_pretrained(model_dir, file_name="model.onnx", use_cache=True)

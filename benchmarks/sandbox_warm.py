@@ -38,7 +38,7 @@ def measure(quick: bool) -> dict[str, Any]:
                 lambda: subprocess.run([sys.executable, path], check=True, capture_output=True, cwd=tmp)
             )
 
-        a, b = interleave(warm, cold, reps=10 if quick else 30, warmup=2)
+        a, b = interleave(warm, cold, reps=30 if quick else 60, warmup=2)
     inactive = [row["name"] for row in probe_layers() if not row["active"]]
     note = "layers inactive: " + ", ".join(inactive) if inactive else "all layers active"
     return result("sandbox_warm", a, b, "s", "<= 0.3", "warm pool (policy + jail)", "python3 file.py", note)

@@ -47,7 +47,7 @@ def measure(quick: bool) -> dict[str, Any]:
         time.sleep(0.5)
         return rate
 
-    a, b = interleave(run_ours, run_hf, reps=2 if quick else 5)
+    a, b = interleave(run_ours, run_hf, reps=3 if quick else 5)
     return result(
         "vs_transformers",
         a,
