@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from csteer.errors import CsteerError, UsageError
+from csteer.fileio import atomic_write_text, fsync_dir
 from csteer.models.catalog import CATALOG
 from csteer.models.paths import models_dir
 
@@ -129,32 +130,8 @@ def sha256_tree(path: Path, progress: Progress | None = None) -> str:
     return digest.hexdigest()
 
 
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return  # not supported (Windows): the rename is still atomic
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def write_json_atomic(path: Path, data: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    try:
-        with tmp.open("w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=2, sort_keys=True)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-        _fsync_dir(path.parent)
-    finally:
-        tmp.unlink(missing_ok=True)
+    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n", durable=True)
 
 
 # --- registry --------------------------------------------------------------------------------------
@@ -400,7 +377,7 @@ def commit(stage: Path, entry: StoreEntry) -> StoreEntry:
             trash = partial_dir() / f"{entry.name}.{os.getpid()}.{secrets.token_hex(4)}.trash"
             os.replace(final_dir, trash)
         os.replace(stage, final_dir)
-        _fsync_dir(models_dir())
+        fsync_dir(models_dir())
         entry.path = final_dir / rel
         entry.fingerprint = fingerprint(entry.path)
         models[entry.name] = _record_from_entry(entry)

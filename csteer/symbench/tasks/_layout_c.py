@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import random
 import re
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from csteer.fileio import atomic_write_text
 from csteer.symbench.answers import MAX_ANSWER_CHARS, extract_marked
 from csteer.symbench.base import Sample, Task, Verdict
 
@@ -40,23 +39,12 @@ def read_sample_files(folder: Path) -> tuple[str, dict[str, Any]]:
     return question, solution
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_sample_files(task: Task, sample: Sample, out_dir: Path, solution: dict[str, Any]) -> Path:
     """Write question.txt + solution.json under out_dir/<first data dir>/<sample folder name>."""
     folder = Path(out_dir) / task.data_dirs[0] / Path(sample.id).name
     folder.mkdir(parents=True, exist_ok=True)
-    _write_atomic(folder / "question.txt", sample.question)
-    _write_atomic(folder / "solution.json", json.dumps(solution, indent=2))
+    atomic_write_text(folder / "question.txt", sample.question)
+    atomic_write_text(folder / "solution.json", json.dumps(solution, indent=2))
     return folder
 
 
