@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from csteer.cli.common import handle_errors
+from csteer.cli.common import handle_errors, model_options
 from csteer.runtime.loop import POLICIES
 
 
@@ -25,23 +25,7 @@ def read_question(words: tuple[str, ...]) -> str:
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("question", nargs=-1)
-@click.option(
-    "-m",
-    "--model",
-    "model_spec",
-    default="embedded",
-    show_default=True,
-    metavar="SPEC",
-    help="Task model: embedded, gguf:PATH, onnx:DIR, openai:MODEL[@URL], ollama:MODEL, anthropic:MODEL.",
-)
-@click.option(
-    "--coach",
-    "coach_spec",
-    default="embedded",
-    show_default=True,
-    metavar="SPEC",
-    help="Steering model spec (same forms as --model).",
-)
+@model_options
 @click.option(
     "--policy",
     type=click.Choice(POLICIES),
@@ -49,51 +33,11 @@ def read_question(words: tuple[str, ...]) -> str:
     show_default=True,
     help="codesteer: the coach steers; self: the task model steers itself; the rest are baselines.",
 )
-@click.option(
-    "--max-turns", type=int, default=5, show_default=True, help="Review turns after the first answer."
-)
-@click.option(
-    "--temperature", type=float, default=0.0, show_default=True, help="Sampling temperature of both models."
-)
 @click.option("--seed", type=int, default=None, help="Sampling seed (reproducible runs).")
-@click.option(
-    "--task-kind",
-    type=click.Choice(["base", "instruct"]),
-    default=None,
-    help="Prompt style for the task model: base = few-shot completion. Default: from the catalog "
-    "for local models, instruct for remote ones.",
-)
-@click.option(
-    "--coach-kind", type=click.Choice(["base", "instruct"]), default=None, help="Same, for the coach."
-)
-@click.option(
-    "--profile",
-    type=click.Choice(["codesteer-v1", "self", "base-fewshot"]),
-    default=None,
-    help="Coach prompt profile (default: from the coach model).",
-)
 @click.option(
     "--no-symbolic-check", is_flag=True, help="Do not send the code complexity report to the coach."
 )
 @click.option("--no-self-check", is_flag=True, help="Do not run the self-answer checker.")
-@click.option(
-    "--timeout",
-    "code_timeout",
-    type=float,
-    default=10.0,
-    show_default=True,
-    help="Seconds each generated program may run.",
-)
-@click.option("--n-ctx", type=int, default=8192, show_default=True, help="Context size of local models.")
-@click.option(
-    "--threads", type=int, default=None, help="CPU threads for local models (default: idle physical cores)."
-)
-@click.option(
-    "--gpu-layers",
-    type=int,
-    default=None,
-    help="Layers to offload to the GPU (default: all, when available).",
-)
 @click.option(
     "--json", "as_json", is_flag=True, help="Print the whole run as JSON instead of just the answer."
 )

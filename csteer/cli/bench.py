@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from csteer.cli.common import handle_errors
+from csteer.cli.common import handle_errors, model_options
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
@@ -29,23 +29,7 @@ CONTEXT = {"help_option_names": ["-h", "--help"]}
     metavar="M[,M...]",
     help="codesteer, self, only-question, all-text, all-code, code-first-rule (comma separated).",
 )
-@click.option(
-    "-m",
-    "--model",
-    "model_spec",
-    default="embedded",
-    show_default=True,
-    metavar="SPEC",
-    help="Task model spec (as for `csteer ask`).",
-)
-@click.option(
-    "--coach",
-    "coach_spec",
-    default="embedded",
-    show_default=True,
-    metavar="SPEC",
-    help="Steering model spec.",
-)
+@model_options
 @click.option("--samples", type=int, default=10, show_default=True, help="Samples per task.")
 @click.option(
     "--complexity",
@@ -83,38 +67,6 @@ CONTEXT = {"help_option_names": ["-h", "--help"]}
     help="Extra variants without checkers: symbolic-check,self-check.",
 )
 @click.option("--retry-errors", is_flag=True, help="Run again the samples whose latest record is an error.")
-@click.option(
-    "--max-turns", type=int, default=5, show_default=True, help="Review turns after the first answer."
-)
-@click.option(
-    "--temperature", type=float, default=0.0, show_default=True, help="Sampling temperature of both models."
-)
-@click.option(
-    "--task-kind",
-    type=click.Choice(["base", "instruct"]),
-    default=None,
-    help="Prompt style of the task model.",
-)
-@click.option(
-    "--coach-kind", type=click.Choice(["base", "instruct"]), default=None, help="Prompt style of the coach."
-)
-@click.option(
-    "--profile",
-    type=click.Choice(["codesteer-v1", "self", "base-fewshot"]),
-    default=None,
-    help="Coach prompt profile.",
-)
-@click.option(
-    "--timeout",
-    "code_timeout",
-    type=float,
-    default=10.0,
-    show_default=True,
-    help="Seconds each generated program may run.",
-)
-@click.option("--n-ctx", type=int, default=8192, show_default=True, help="Context size of local models.")
-@click.option("--threads", type=int, default=None, help="CPU threads for local models.")
-@click.option("--gpu-layers", type=int, default=None, help="Layers to offload to the GPU.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no table at the end.")
 @click.pass_context
 @handle_errors

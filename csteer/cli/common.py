@@ -38,3 +38,80 @@ def handle_errors(func: F) -> F:
             sys.exit(0)
 
     return wrapper  # type: ignore[return-value]
+
+
+def model_options(func: F) -> F:
+    """The options every command that runs the steering loop shares (`csteer ask`, `csteer bench`):
+    which models, how they are prompted and run, and the loop's budget."""
+    options = [
+        click.option(
+            "-m",
+            "--model",
+            "model_spec",
+            default="embedded",
+            show_default=True,
+            metavar="SPEC",
+            help="Task model: embedded, gguf:PATH, onnx:DIR, openai:MODEL[@URL], ollama:MODEL, "
+            "anthropic:MODEL, or a store name.",
+        ),
+        click.option(
+            "--coach",
+            "coach_spec",
+            default="embedded",
+            show_default=True,
+            metavar="SPEC",
+            help="Steering model spec (same forms as --model).",
+        ),
+        click.option(
+            "--max-turns", type=int, default=5, show_default=True, help="Review turns after the first answer."
+        ),
+        click.option(
+            "--temperature",
+            type=float,
+            default=0.0,
+            show_default=True,
+            help="Sampling temperature of both models.",
+        ),
+        click.option(
+            "--task-kind",
+            type=click.Choice(["base", "instruct"]),
+            default=None,
+            help="Prompt style for the task model: base = few-shot completion. Default: from the "
+            "catalog or the model's chat template for local models, instruct for remote ones.",
+        ),
+        click.option(
+            "--coach-kind", type=click.Choice(["base", "instruct"]), default=None, help="Same, for the coach."
+        ),
+        click.option(
+            "--profile",
+            type=click.Choice(["codesteer-v1", "self", "base-fewshot"]),
+            default=None,
+            help="Coach prompt profile (default: from the coach model).",
+        ),
+        click.option(
+            "--timeout",
+            "code_timeout",
+            type=float,
+            default=10.0,
+            show_default=True,
+            help="Seconds each generated program may run.",
+        ),
+        click.option(
+            "--n-ctx", type=int, default=8192, show_default=True, help="Context size of local models."
+        ),
+        click.option(
+            "--threads",
+            type=int,
+            default=None,
+            help="CPU threads for local models (default: idle physical cores).",
+        ),
+        click.option(
+            "--gpu-layers",
+            type=int,
+            default=None,
+            help="Layers to offload to the GPU (default: all, when available).",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
