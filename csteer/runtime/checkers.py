@@ -169,8 +169,13 @@ class SelfCheckReport:
         return self.verdict
 
 
-def interpret_check_output(stdout: str, stderr: str, status: str) -> tuple[str, bool | None]:
-    """Turn the checking program's run into (verdict text, correct?)."""
+def interpret_check_output(
+    stdout: str, stderr: str, status: str, answer: str | None = None
+) -> tuple[str, bool | None]:
+    """Turn the checking program's run into (verdict text, correct?).
+
+    Small models often write a check that recomputes the value and prints it instead of "Correct";
+    a printed value equal to the answer is agreement, and the verdict says so."""
     out = stdout.strip()
     if status != "ok" and not out:
         last = stderr.strip().splitlines()[-1] if stderr.strip() else status
@@ -180,4 +185,13 @@ def interpret_check_output(stdout: str, stderr: str, status: str) -> tuple[str, 
     last = out.splitlines()[-1].strip()
     if last.lower().rstrip(".!") == "correct":
         return "Correct", True
+    if answer is not None and _same_value(last, answer):
+        return f"Correct (the checking program recomputed {last[:80]})", True
     return out[-1500:], False
+
+
+def _same_value(printed: str, answer: str) -> bool:
+    def norm(text: str) -> str:
+        return " ".join(text.strip().strip("<>").strip().strip("'\"").lower().split())
+
+    return bool(norm(answer)) and norm(printed) == norm(answer)

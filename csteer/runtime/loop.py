@@ -200,7 +200,7 @@ class SteeringLoop:
                 "status": "no-code",
             }, reply.usage.total_tokens
         result = self.sandbox.run(code)
-        verdict, correct = interpret_check_output(result.stdout, result.stderr, result.status)
+        verdict, correct = interpret_check_output(result.stdout, result.stderr, result.status, answer)
         return {"verdict": verdict, "correct": correct, "status": result.status}, reply.usage.total_tokens
 
     def _report(self, turn: Turn) -> tuple[str, str, str | None, str]:

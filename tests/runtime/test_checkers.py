@@ -52,3 +52,11 @@ def test_check_output_interpretation() -> None:
     assert ok is False and "7 is not even" in verdict
     verdict, ok = interpret_check_output("", "Traceback...\nNameError: x", "error")
     assert ok is None and "NameError" in verdict
+
+
+def test_recomputed_value_counts_as_agreement() -> None:
+    verdict, ok = interpret_check_output("4413562343\n", "", "ok", answer="4413562343")
+    assert ok is True and "recomputed" in verdict
+    # a different value is a disagreement, reported as the reason
+    verdict, ok = interpret_check_output("4413562344\n", "", "ok", answer="4413562343")
+    assert ok is False and "4413562344" in verdict
