@@ -122,24 +122,21 @@ def build_root(root: str) -> None:
     """Mount a small tmpfs at `root`, bind the read-only system paths into it, pivot into it.
 
     The old root is detached: host paths do not exist afterwards. Needs a private mount namespace."""
+    global _held
     linux.mount(None, "/", None, linux.MS_REC | linux.MS_PRIVATE)
-    linux.mount(
-        "tmpfs", root, "tmpfs", linux.MS_NOSUID | linux.MS_NODEV, f"size={_ROOT_SKELETON_MB}m,mode=755"
-    )
-    for src in _ro_sources():
-        dst = _mirror(root, src)
-        if os.path.islink(src):  # merged-/usr systems: /lib -> usr/lib
-            os.makedirs(os.path.dirname(dst), exist_ok=True)
-            os.symlink(os.readlink(src), dst)
-            continue
-        if os.path.isdir(src):
-            os.makedirs(dst, exist_ok=True)
-        else:
-            os.makedirs(os.path.dirname(dst), exist_ok=True)
-            open(dst, "w").close()
-        linux.mount(src, dst, None, linux.MS_BIND | linux.MS_REC)
-        flags = linux.MS_REMOUNT | linux.MS_BIND | linux.MS_RDONLY | linux.MS_NOSUID | linux.MS_NODEV
-        linux.mount(None, dst, None, flags)
+    sources = _ro_sources()
+    # Hold every source by a file descriptor before the root tmpfs goes up: when `root` is /tmp and
+    # Python lives under /tmp (a venv in a CI checkout there), the tmpfs would hide the source paths.
+    handles = {src: os.open(src, os.O_PATH) for src in sources if not os.path.islink(src)}
+    kinds = {src: os.path.isdir(src) for src in handles}  # asked now: the paths may be hidden below
+    try:
+        linux.mount(
+            "tmpfs", root, "tmpfs", linux.MS_NOSUID | linux.MS_NODEV, f"size={_ROOT_SKELETON_MB}m,mode=755"
+        )
+        _bind_sources(root, sources, handles, kinds)
+    finally:
+        for fd in handles.values():
+            os.close(fd)
     for name in ("null", "zero", "random", "urandom"):
         target = os.path.join(root, "dev", name)
         os.makedirs(os.path.dirname(target), exist_ok=True)
@@ -147,12 +144,51 @@ def build_root(root: str) -> None:
         linux.mount(f"/dev/{name}", target, None, linux.MS_BIND)
     for name in ("tmp", "dev/shm", WORKDIR_NAME, SCRATCH.lstrip("/"), ".oldroot"):
         os.makedirs(os.path.join(root, name), exist_ok=True)
+    # sources under /tmp or /dev/shm are hidden later by the job's scratch mounts: keep a second view of
+    # them at /.rohold/<i> so mount_scratch can bind them back on top
+    _held = [src for src in sources if _under_scratch(src) and src in handles]
+    for i, src in enumerate(_held):
+        hold = os.path.join(root, HOLD.lstrip("/"), str(i))
+        os.makedirs(hold, exist_ok=True)
+        _bind_readonly(_mirror(root, src), hold)
     linux.pivot_root(root, os.path.join(root, ".oldroot"))
     os.chdir("/")
     linux.umount2("/.oldroot", linux.MNT_DETACH)
     os.rmdir("/.oldroot")
     # Nothing in the skeleton is writable; the job's writable space is its scratch tmpfs.
     linux.mount(None, "/", None, linux.MS_REMOUNT | linux.MS_RDONLY | linux.MS_NOSUID | linux.MS_NODEV)
+
+
+HOLD = "/.rohold"
+_SCRATCH_TARGETS = ("/tmp", "/dev/shm")
+# host paths under /tmp or /dev/shm that build_root bound read-only (re-bound over the job's scratch)
+_held: list[str] = []
+
+
+def _under_scratch(path: str) -> bool:
+    return any(path == t or path.startswith(t + "/") for t in _SCRATCH_TARGETS)
+
+
+def _bind_readonly(src: str, dst: str) -> None:
+    linux.mount(src, dst, None, linux.MS_BIND | linux.MS_REC)
+    flags = linux.MS_REMOUNT | linux.MS_BIND | linux.MS_RDONLY | linux.MS_NOSUID | linux.MS_NODEV
+    linux.mount(None, dst, None, flags)
+
+
+def _bind_sources(root: str, sources: list[str], handles: dict[str, int], kinds: dict[str, bool]) -> None:
+    for src in sources:
+        dst = _mirror(root, src)
+        if os.path.islink(src):  # merged-/usr systems: /lib -> usr/lib
+            os.makedirs(os.path.dirname(dst), exist_ok=True)
+            os.symlink(os.readlink(src), dst)
+            continue
+        if kinds[src]:
+            os.makedirs(dst, exist_ok=True)
+        else:
+            os.makedirs(os.path.dirname(dst), exist_ok=True)
+            open(dst, "w").close()
+        # /proc/self/fd/N reaches the source even where the new tmpfs now hides its path
+        _bind_readonly(f"/proc/self/fd/{handles[src]}", dst)
 
 
 def enter_template() -> None:
@@ -191,6 +227,9 @@ def mount_scratch(disk_mb: int, uid: int) -> None:
         linux.mount(path, target, None, linux.MS_BIND)
     os.chown("/" + WORKDIR_NAME, uid, uid)
     linux.umount2(SCRATCH, linux.MNT_DETACH)
+    for i, src in enumerate(_held):  # Python under /tmp: put it back, read-only, over the scratch /tmp
+        os.makedirs(src, exist_ok=True)
+        _bind_readonly(os.path.join(HOLD, str(i)), src)
     scratch_mb = disk_mb
 
 
