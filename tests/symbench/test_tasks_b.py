@@ -112,7 +112,8 @@ def _perturbations(task_id: str, sample: Sample, answer: str) -> list[str]:
         out += [
             f"<<<{body}+1>>>",
             f"<<<({body})*2>>>",
-            f"<<<{body.replace('+', '-', 1)}>>>" if "+" in body else None,
+            # (flipping a + to a - is not always wrong: 24+(16-16) and 24-(16-16) are both 24)
+            f"<<<({body})+0>>>",  # a number that was not given (game numbers are 1..13)
         ]
     elif task_id == "path_plan":
         avoid = sample.meta["boxes"][sample.meta["avoid"][0]]
