@@ -23,6 +23,7 @@ CASES = [
     "cli_startup",
     "thread_choice",
     "ask_e2e",
+    "bench_concurrency",
 ]
 
 
