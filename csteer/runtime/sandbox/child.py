@@ -249,4 +249,8 @@ def preload_libc() -> None:
     """Load libc (and libseccomp) via ctypes before any fork or pivot (no dlopen inside a jailed child)."""
     if sys.platform.startswith("linux"):
         linux.libc()
-        seccomp.library()
+        if seccomp.library() is not None:
+            try:
+                seccomp.compile_filter()  # once here, not in every job
+            except OSError:
+                pass  # the job's apply() reports it; the probe decides whether the layer is on

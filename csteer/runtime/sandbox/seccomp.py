@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import errno
+import os
 
 DENIED: tuple[str, ...] = (
     # namespaces, mounts, root changes: the jail's own tools
@@ -84,18 +85,44 @@ def library() -> ctypes.CDLL | None:
         lib.seccomp_load.argtypes = [ctypes.c_void_p]
         lib.seccomp_release.argtypes = [ctypes.c_void_p]
         lib.seccomp_syscall_resolve_name.argtypes = [ctypes.c_char_p]
+        lib.seccomp_export_bpf.argtypes = [ctypes.c_void_p, ctypes.c_int]
         _lib = lib
     return _lib
 
 
-def apply() -> None:
-    """Install the filter in this process (raises OSError if that fails)."""
+class _SockFilter(ctypes.Structure):
+    _fields_ = [
+        ("code", ctypes.c_uint16),
+        ("jt", ctypes.c_uint8),
+        ("jf", ctypes.c_uint8),
+        ("k", ctypes.c_uint32),
+    ]
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_SockFilter))]
+
+
+_PR_SET_SECCOMP = 22
+_SECCOMP_MODE_FILTER = 2
+_program: bytes | None = None  # the compiled BPF filter, built once before the worker forks jobs
+
+
+def compile_filter() -> bytes:
+    """The filter as BPF, built with libseccomp once and cached.
+
+    Building it costs libseccomp's feature probes and rule compilation (~1.5 ms); a warm worker builds
+    it before forking, so each job only hands the finished program to the kernel."""
+    global _program
+    if _program is not None:
+        return _program
     lib = library()
     if lib is None:
         raise OSError(errno.ENOSYS, "libseccomp not found")
     ctx = lib.seccomp_init(_SCMP_ACT_ALLOW)
     if not ctx:
         raise OSError(errno.ENOMEM, "seccomp_init failed")
+    read_fd, write_fd = os.pipe()
     try:
         deny = _SCMP_ACT_ERRNO | errno.EPERM
         for name in DENIED:
@@ -105,8 +132,38 @@ def apply() -> None:
             ret = lib.seccomp_rule_add(ctx, deny, number, 0)
             if ret < 0:
                 raise OSError(-ret, f"seccomp_rule_add {name}")
-        ret = lib.seccomp_load(ctx)
+        ret = lib.seccomp_export_bpf(ctx, write_fd)
         if ret < 0:
-            raise OSError(-ret, "seccomp_load")
+            raise OSError(-ret, "seccomp_export_bpf")
+        os.close(write_fd)
+        write_fd = -1
+        chunks = []
+        while chunk := os.read(read_fd, 65536):
+            chunks.append(chunk)
+        _program = b"".join(chunks)
     finally:
         lib.seccomp_release(ctx)
+        os.close(read_fd)
+        if write_fd >= 0:
+            os.close(write_fd)
+    return _program
+
+
+def apply() -> None:
+    """Install the filter in this process (raises OSError if that fails). Needs no_new_privs (or root)."""
+    from csteer.runtime.sandbox import linux
+
+    program = compile_filter()
+    count = len(program) // ctypes.sizeof(_SockFilter)
+    filters = (_SockFilter * count).from_buffer_copy(program)
+    fprog = _SockFprog(count, filters)
+    ret = linux.libc().prctl(
+        ctypes.c_int(_PR_SET_SECCOMP),
+        ctypes.c_ulong(_SECCOMP_MODE_FILTER),
+        ctypes.cast(ctypes.pointer(fprog), ctypes.c_void_p),
+        ctypes.c_ulong(0),
+        ctypes.c_ulong(0),
+    )
+    if ret != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"prctl(PR_SET_SECCOMP): {os.strerror(err) if err else 'failed'}")
