@@ -91,6 +91,9 @@ class GGUFModel(ScoredModel):
         from csteer.runtime.engines.llamacpp import check_gguf_file
 
         check_gguf_file(str(path))
+        from csteer.runtime.engines.llamacpp import quiet_llama_logs
+
+        quiet_llama_logs(False)  # llama.cpp prints some notices even with verbose=False
         self.llm = llama_cpp.Llama(str(path), n_ctx=n_ctx, n_batch=n_ctx, logits_all=True, verbose=False)
 
     @property

@@ -36,6 +36,9 @@ def read_vocab(gguf_path: Path) -> dict[str, Any]:
     """
     import llama_cpp
 
+    from csteer.runtime.engines.llamacpp import quiet_llama_logs
+
+    quiet_llama_logs(False)  # llama.cpp prints some notices even with verbose=False
     try:
         llm = llama_cpp.Llama(str(gguf_path), vocab_only=True, verbose=False)
     except (ValueError, RuntimeError) as err:

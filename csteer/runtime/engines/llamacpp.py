@@ -55,7 +55,7 @@ def check_gguf_file(path: str) -> None:
 _log_sink: Any = None  # keeps the ctypes callback alive
 
 
-def _quiet_llama_logs(verbose: bool) -> None:
+def quiet_llama_logs(verbose: bool) -> None:
     """llama.cpp logs some notices at level NONE, which llama-cpp-python prints even with verbose=False;
     stdout/stderr belong to the answer and the trace, so drop native logs unless asked for."""
     global _log_sink
@@ -78,7 +78,7 @@ class LlamaCppEngine:
         check_gguf_file(path)
         import llama_cpp
 
-        _quiet_llama_logs(options.verbose)
+        quiet_llama_logs(options.verbose)
         self.path = path
         self.name = f"gguf:{Path(path).name}"
         self.threads = choose_threads(options.threads)
