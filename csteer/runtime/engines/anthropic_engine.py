@@ -7,7 +7,7 @@ import time
 
 from csteer.errors import CsteerError
 from csteer.runtime.engines.base import Completion, Message, Timing, Usage
-from csteer.runtime.engines.openai_compat import _cause, _short
+from csteer.runtime.engines.sdk_errors import sdk_errors
 from csteer.runtime.engines.spec import EngineOptions
 
 
@@ -28,7 +28,9 @@ class AnthropicEngine:
         # recent SDKs (2.x) dropped `temperature` from messages.create; older ones accept it
         import inspect
 
-        self._takes_temperature = "temperature" in inspect.signature(anthropic.resources.Messages.create).parameters
+        self._takes_temperature = (
+            "temperature" in inspect.signature(anthropic.resources.Messages.create).parameters
+        )
         self.client = anthropic.Anthropic(
             api_key=key,
             base_url=os.environ.get("ANTHROPIC_BASE_URL") or None,
@@ -54,7 +56,7 @@ class AnthropicEngine:
         kwargs: dict[str, object] = {"system": system} if system else {}
         if self._takes_temperature:
             kwargs["temperature"] = temperature
-        try:
+        with sdk_errors(self._anthropic, "the Anthropic API", self.model, "ANTHROPIC_API_KEY"):
             resp = self.client.messages.create(
                 model=self.model,
                 max_tokens=max_tokens,
@@ -62,18 +64,6 @@ class AnthropicEngine:
                 stop_sequences=[s for s in (stop or []) if s.strip()] or self._anthropic.NOT_GIVEN,
                 **kwargs,  # type: ignore[arg-type]
             )
-        except self._anthropic.APIConnectionError as err:
-            raise CsteerError(f"cannot reach the Anthropic API: {_cause(err)}") from err
-        except self._anthropic.AuthenticationError as err:
-            raise CsteerError("the Anthropic API rejected the key (set ANTHROPIC_API_KEY)") from err
-        except self._anthropic.NotFoundError as err:
-            raise CsteerError(f"the Anthropic API has no model {self.model!r}") from err
-        except self._anthropic.APIStatusError as err:
-            raise CsteerError(
-                f"the Anthropic API answered HTTP {err.status_code}: {_short(err.message)}"
-            ) from err
-        except self._anthropic.APIError as err:
-            raise CsteerError(f"the Anthropic API failed: {_short(str(err))}") from err
         text = "".join(block.text for block in resp.content if getattr(block, "type", "") == "text")
         return Completion(
             text=text,

@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 import time
 
-from csteer.errors import CsteerError
 from csteer.runtime.engines.base import Completion, Message, Timing, Usage
+from csteer.runtime.engines.sdk_errors import sdk_errors
 from csteer.runtime.engines.spec import EngineOptions
 
 DEFAULT_KEY = "none"  # local servers accept any key; the SDK refuses an empty one
@@ -52,7 +52,7 @@ class OpenAIEngine:
     ) -> Completion:
         # grammar: OpenAI-compatible servers disagree on how to pass one; remote coaches are parsed strictly
         start = time.perf_counter()
-        try:
+        with sdk_errors(self._openai, self._where(), self.model, "OPENAI_API_KEY"):
             if self.kind == "base":
                 prompt = "\n\n".join(m["content"] for m in messages)
                 resp = self.client.completions.create(
@@ -76,18 +76,6 @@ class OpenAIEngine:
                 )
                 text = resp.choices[0].message.content or ""
                 finish = resp.choices[0].finish_reason
-        except self._openai.APIConnectionError as err:
-            raise CsteerError(f"cannot reach {self._where()}: {_cause(err)}") from err
-        except self._openai.AuthenticationError as err:
-            raise CsteerError(f"{self._where()} rejected the API key (set OPENAI_API_KEY)") from err
-        except self._openai.NotFoundError as err:
-            raise CsteerError(f"{self._where()} has no model {self.model!r}") from err
-        except self._openai.APIStatusError as err:
-            raise CsteerError(
-                f"{self._where()} answered HTTP {err.status_code}: {_short(err.message)}"
-            ) from err
-        except self._openai.APIError as err:
-            raise CsteerError(f"{self._where()} failed: {_short(str(err))}") from err
         usage = resp.usage
         return Completion(
             text=text,
@@ -104,15 +92,3 @@ class OpenAIEngine:
 
     def close(self) -> None:
         self.client.close()
-
-
-def _cause(err: BaseException) -> str:
-    root = err
-    while root.__cause__ is not None:
-        root = root.__cause__
-    return _short(str(root) or type(root).__name__)
-
-
-def _short(text: str, limit: int = 200) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
