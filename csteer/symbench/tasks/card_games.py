@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 import re
 import string
+from collections.abc import Callable
 from typing import Any
 
 from csteer.symbench.base import Sample, Task, Verdict, register
@@ -77,6 +78,20 @@ def mahjong_final(meta: dict[str, Any]) -> int:
     return result
 
 
+def parsed_sample(
+    task_id: str, sample_id: str, question: str, data: Any, parse: Callable[[str], dict[str, Any]]
+) -> Sample:
+    """A stored sample whose verifier data is read from the question text (these three tasks store only
+    the solution and the complexity beside it)."""
+    return Sample(
+        task_id,
+        sample_id,
+        question,
+        data.get("solution"),
+        {**parse(question), "complexity": data.get("complexity")},
+    )
+
+
 @register
 class Mahjong(QuestionSolutionLayout, Task):
     id = "mahjong"
@@ -88,13 +103,7 @@ class Mahjong(QuestionSolutionLayout, Task):
     complexities = (1, 2, 3, 4, 5)
 
     def from_stored(self, sample_id: str, question: str, data: Any) -> Sample:
-        return Sample(
-            self.id,
-            sample_id,
-            question,
-            data.get("solution"),
-            {**mahjong_parse(question), "complexity": data.get("complexity")},
-        )
+        return parsed_sample(self.id, sample_id, question, data, mahjong_parse)
 
     def to_stored(self, sample: Sample) -> Any:
         m = sample.meta
@@ -196,13 +205,7 @@ class StatisticalCounting(QuestionSolutionLayout, Task):
     complexities = (1, 2, 3, 4, 5)
 
     def from_stored(self, sample_id: str, question: str, data: Any) -> Sample:
-        return Sample(
-            self.id,
-            sample_id,
-            question,
-            data.get("solution"),
-            {**count_parse(question), "complexity": data.get("complexity")},
-        )
+        return parsed_sample(self.id, sample_id, question, data, count_parse)
 
     def to_stored(self, sample: Sample) -> Any:
         m = sample.meta
@@ -292,13 +295,7 @@ class ConstrainedLinearArrangement(QuestionSolutionLayout, Task):
     complexities = (1, 2, 3, 4, 5)
 
     def from_stored(self, sample_id: str, question: str, data: Any) -> Sample:
-        return Sample(
-            self.id,
-            sample_id,
-            question,
-            data.get("solution"),
-            {**arrangement_parse(question), "complexity": data.get("complexity")},
-        )
+        return parsed_sample(self.id, sample_id, question, data, arrangement_parse)
 
     def reference_answer(self, sample: Sample) -> str | None:
         return None if sample.solution is None else "<<<" + ",".join(sample.solution) + ">>>"
