@@ -75,12 +75,19 @@ def parse_action(reply: str) -> Action:
     return Action("guide", text[:MAX_GUIDANCE_CHARS])
 
 
-def action_grammar(kinds: tuple[ActionKind, ...], allow_guidance: bool) -> str:
-    """A GBNF grammar whose every string parses to one of `kinds` (and free guidance if allowed)."""
+def action_grammar(kinds: tuple[ActionKind, ...], allow_guidance: bool, prose_before: int = 0) -> str:
+    """A GBNF grammar whose every string parses to one of `kinds` (and free guidance if allowed).
+
+    prose_before > 0 lets up to that many characters of explanation (without '<') precede the marker,
+    as the released coach writes its reasons first."""
     alternatives = [f'"{MARKERS[k][3:-3]}"' for k in kinds if k != "guide"]
     if allow_guidance:
         alternatives.append("guide")
-    rules = [f'root ::= "<<<" ({" | ".join(alternatives)}) ">>>"']
+    marker = f'"<<<" ({" | ".join(alternatives)}) ">>>"'
+    if prose_before > 0:
+        rules = [f"root ::= prose {marker}", f"prose ::= [^<]{{0,{prose_before}}}"]
+    else:
+        rules = [f"root ::= {marker}"]
     if allow_guidance:
         # free guidance: no markers inside, one paragraph, bounded length
         rules.append(r"guide ::= [^<>\n] [^<>\n]{0,300}")

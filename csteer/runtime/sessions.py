@@ -168,9 +168,7 @@ class CoachSession:
         grammar = None
         if local and getattr(self.engine, "name", "").startswith("gguf:"):
             # prose, then exactly one marker: a valid action whatever the model's size
-            grammar = "root ::= prose marker\nprose ::= [^<]{0,1200}\n" + action_grammar(
-                kinds, self.profile.allow_guidance
-            ).replace("root ::=", "marker ::=")
+            grammar = action_grammar(kinds, self.profile.allow_guidance, prose_before=1200)
         reply = self.engine.chat(
             fit_messages(self.messages, budget),
             max_tokens=self.max_tokens,

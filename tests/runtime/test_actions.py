@@ -59,3 +59,12 @@ def test_grammar_lists_only_requested_actions() -> None:
 def test_action_str() -> None:
     assert str(Action("code")) == "<<<Code>>>"
     assert "Guide" in str(Action("guide", "use a loop"))
+
+
+def test_grammars_are_valid_gbnf_for_llama_cpp() -> None:
+    from llama_cpp import LlamaGrammar
+
+    with_prose = action_grammar(("code", "text"), allow_guidance=True, prose_before=1200)
+    assert with_prose.startswith("root ::= prose ")
+    for grammar in (with_prose, action_grammar(("code", "text", "terminate"), allow_guidance=False)):
+        LlamaGrammar.from_string(grammar, verbose=False)  # raises on a malformed grammar
