@@ -118,7 +118,9 @@ def _build(spec: EngineSpec, options: EngineOptions, kind: str | None) -> Engine
         from csteer.models.store import guess_kind
         from csteer.runtime.engines.onnx import OnnxEngine
 
-        return OnnxEngine(spec.target, options=options, kind=kind or guess_kind("onnx", Path(spec.target), {}))
+        return OnnxEngine(
+            spec.target, options=options, kind=kind or guess_kind("onnx", Path(spec.target), {})
+        )
     if spec.engine == "openai":
         from csteer.runtime.engines.openai_compat import OpenAIEngine
 
