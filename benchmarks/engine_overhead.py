@@ -16,9 +16,9 @@ def measure(quick: bool) -> dict[str, Any]:
 
     import llama_cpp
 
-    from csteer.runtime.engines.llamacpp import LlamaCppEngine
-    from csteer.runtime.engines.spec import EngineOptions
-    from csteer.runtime.engines.threads import choose_threads
+    from csteer.engines.llamacpp import LlamaCppEngine
+    from csteer.engines.spec import EngineOptions
+    from csteer.engines.threads import choose_threads
 
     path = str(embedded_path())
     threads = choose_threads()

@@ -55,7 +55,7 @@ def measure(quick: bool) -> dict[str, Any]:
     import torch
     from optimum.onnxruntime import ORTModelForCausalLM
 
-    from csteer.runtime.engines.onnx import OnnxEngine
+    from csteer.engines.onnx import OnnxEngine
 
     model_dir = _model_dir()
     new_tokens = 16 if quick else 64

@@ -21,8 +21,8 @@ REVIEWS = [
 
 def measure(quick: bool) -> dict[str, Any]:
     from csteer.runtime import prompts
-    from csteer.runtime.engines.llamacpp import LlamaCppEngine
-    from csteer.runtime.engines.spec import EngineOptions
+    from csteer.engines.llamacpp import LlamaCppEngine
+    from csteer.engines.spec import EngineOptions
 
     path = str(embedded_path())
     engine = LlamaCppEngine(path, EngineOptions(n_ctx=4096), kind="base")

@@ -19,7 +19,7 @@ PROGRAM = "total = sum(i * i for i in range(1000))\nprint(total)\n"
 
 
 def measure(quick: bool) -> dict[str, Any]:
-    from csteer.runtime.sandbox import Limits, Sandbox, probe_layers
+    from csteer.sandbox import Limits, Sandbox, probe_layers
 
     sandbox = Sandbox(Limits(timeout_s=10))
     first = sandbox.run(PROGRAM)  # starts the warm pool (not timed)

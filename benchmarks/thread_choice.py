@@ -21,7 +21,7 @@ def _spin(stop_at: float) -> None:
 def measure(quick: bool) -> dict[str, Any]:
     import llama_cpp
 
-    from csteer.runtime.engines.threads import choose_threads, physical_cores
+    from csteer.engines.threads import choose_threads, physical_cores
 
     path = str(embedded_path())
     cores = physical_cores()

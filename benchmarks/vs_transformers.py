@@ -15,9 +15,9 @@ def measure(quick: bool) -> dict[str, Any]:
     import torch
     from transformers import AutoModelForCausalLM
 
-    from csteer.runtime.engines.llamacpp import LlamaCppEngine
-    from csteer.runtime.engines.spec import EngineOptions
-    from csteer.runtime.engines.threads import choose_threads
+    from csteer.engines.llamacpp import LlamaCppEngine
+    from csteer.engines.spec import EngineOptions
+    from csteer.engines.threads import choose_threads
 
     path = embedded_path()
     threads = choose_threads()

@@ -283,8 +283,8 @@ def _layer_rows(result: Any) -> list[tuple[str, bool | None, str]]:
 def check_sandbox() -> list[Check]:
     checks = []
     try:
-        from csteer.runtime import sandbox
-        from csteer.runtime.sandbox import Limits, Sandbox
+        from csteer import sandbox
+        from csteer.sandbox import Limits, Sandbox
 
         result = Sandbox(Limits(timeout_s=20)).run("print(6 * 7)")
     except Exception as err:  # noqa: BLE001
@@ -433,7 +433,7 @@ def remote_targets(env: dict[str, str] | None = None) -> list[tuple[str, str, di
         headers = {"Authorization": f"Bearer {openai_key}"} if openai_key else {}
         targets.append(("openai", f"{base}/models", headers, True))
     ollama = env.get("OLLAMA_BASE_URL")
-    from csteer.runtime.engines.spec import OLLAMA_URL
+    from csteer.engines.spec import OLLAMA_URL
 
     targets.append(("ollama", f"{(ollama or OLLAMA_URL).rstrip('/')}/models", {}, bool(ollama)))
     anthropic_key = env.get("ANTHROPIC_API_KEY", "")

@@ -154,7 +154,7 @@ def test_layer_probe_results_are_normalized() -> None:
 
 
 def test_sandbox_layers_come_from_the_sandbox_probe() -> None:
-    from csteer.runtime import sandbox
+    from csteer import sandbox
 
     if not hasattr(sandbox, "probe_layers"):
         pytest.skip("this sandbox has no layer probe")

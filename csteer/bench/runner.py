@@ -308,8 +308,8 @@ class BenchRunner:
     def _load_engines(self, todo: list[Job]) -> bool:
         """Build the engines the jobs need; True when they must run serially (a local engine)."""
         from csteer.runtime.ask import build_engine, coach_profile
-        from csteer.runtime.engines import EngineOptions, parse_spec
-        from csteer.runtime.sandbox import Limits, Sandbox
+        from csteer.engines import EngineOptions, parse_spec
+        from csteer.sandbox import Limits, Sandbox
 
         cfg = self.config
         notify = self.notify

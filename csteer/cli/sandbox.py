@@ -59,7 +59,7 @@ def run(
     Exits 0 whenever the sandbox did its job, whatever the program did; the program's status is on stderr
     (or in the JSON object: status, stdout, stderr, exit_code, duration_s, truncated).
     """
-    from csteer.runtime.sandbox import Limits, Sandbox
+    from csteer.sandbox import Limits, Sandbox
 
     if not (0 < timeout_s <= 3600):
         raise UsageError("--timeout must be between 0 and 3600 seconds")
@@ -97,7 +97,7 @@ def _read_text(path: str, what: str) -> str:
 @handle_errors
 def check(skip_selftest: bool) -> None:
     """List the sandbox layers active here and run a containment self-test (exit 1 if containment fails)."""
-    from csteer.runtime.sandbox import pool, probe, selftest
+    from csteer.sandbox import pool, probe, selftest
 
     report = probe.probe()
     rows = probe.layers(report)

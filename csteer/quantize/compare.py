@@ -88,10 +88,10 @@ class GGUFModel(ScoredModel):
         super().__init__(path)
         import llama_cpp
 
-        from csteer.runtime.engines.llamacpp import check_gguf_file
+        from csteer.engines.llamacpp import check_gguf_file
 
         check_gguf_file(str(path))
-        from csteer.runtime.engines.llamacpp import quiet_llama_logs
+        from csteer.engines.llamacpp import quiet_llama_logs
 
         quiet_llama_logs(False)  # llama.cpp prints some notices even with verbose=False
         self.llm = llama_cpp.Llama(str(path), n_ctx=n_ctx, n_batch=n_ctx, logits_all=True, verbose=False)
@@ -119,7 +119,7 @@ class OnnxModel(ScoredModel):
 
     def __init__(self, path: Path) -> None:
         super().__init__(path)
-        from csteer.runtime.engines.onnx import OnnxEngine
+        from csteer.engines.onnx import OnnxEngine
 
         self.engine = OnnxEngine(path, kind="base")
         self.path = self.engine.model_file.parent

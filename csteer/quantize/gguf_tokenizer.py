@@ -36,7 +36,7 @@ def read_vocab(gguf_path: Path) -> dict[str, Any]:
     """
     import llama_cpp
 
-    from csteer.runtime.engines.llamacpp import quiet_llama_logs
+    from csteer.engines.llamacpp import quiet_llama_logs
 
     quiet_llama_logs(False)  # llama.cpp prints some notices even with verbose=False
     try:

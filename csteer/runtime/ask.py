@@ -6,11 +6,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from csteer.runtime import prompts
-from csteer.runtime.engines import EngineOptions, create_engine, parse_spec
-from csteer.runtime.engines.base import Engine
+from csteer.engines import EngineOptions, create_engine, parse_spec
+from csteer.engines.base import Engine
 from csteer.runtime.loop import LoopConfig, SteeringLoop
 from csteer.runtime.record import Run
-from csteer.runtime.sandbox import Limits, Sandbox
+from csteer.sandbox import Limits, Sandbox
 
 
 @dataclass

@@ -19,10 +19,10 @@ from csteer.errors import UsageError
 from csteer.runtime import prompts
 from csteer.runtime.actions import Action
 from csteer.runtime.checkers import interpret_check_output, symbolic_check
-from csteer.runtime.engines.base import Engine
+from csteer.engines.base import Engine
 from csteer.runtime.extract import final_answer, python_code
 from csteer.runtime.record import Run, Turn
-from csteer.runtime.sandbox import Sandbox
+from csteer.sandbox import Sandbox
 from csteer.runtime.sessions import CoachSession, TaskSession, clip
 
 POLICIES = ("codesteer", "self", "only-question", "all-text", "all-code", "code-first-rule")

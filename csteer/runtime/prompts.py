@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from csteer.runtime.actions import ActionKind
-from csteer.runtime.engines.base import Message
+from csteer.engines.base import Message
 
 # --- what the task model is told for the keyword actions -----------------------------------------------
 CODE_PROMPT = (

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from csteer.runtime import prompts
 from csteer.runtime.actions import MARKERS, Action, ActionKind, ActionParseError, action_grammar, parse_action
-from csteer.runtime.engines.base import Completion, Engine, Message
+from csteer.engines.base import Completion, Engine, Message
 
 CHARS_PER_TOKEN = 3  # conservative estimate for budgeting before tokenization
 DEFAULT_REMOTE_CTX = 32_768

@@ -102,7 +102,7 @@ def test_report_errors_are_one_line(tmp_path: Path) -> None:
 def test_sandbox_that_cannot_run_code_is_refused() -> None:
     from csteer.bench.runner import _check_sandbox
     from csteer.errors import CsteerError
-    from csteer.runtime.sandbox import Result
+    from csteer.sandbox import Result
 
     class Broken:
         def run(self, code: str) -> Result:

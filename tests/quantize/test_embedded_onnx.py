@@ -39,7 +39,7 @@ def embedded_onnx(embedded_gguf, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def engine(embedded_onnx):
-    from csteer.runtime.engines.onnx import OnnxEngine
+    from csteer.engines.onnx import OnnxEngine
 
     return OnnxEngine(embedded_onnx, kind="base")
 

@@ -15,7 +15,7 @@ ort = pytest.importorskip("onnxruntime")
 
 @pytest.fixture(scope="session")
 def engine(tiny_llama_onnx):
-    from csteer.runtime.engines.onnx import OnnxEngine
+    from csteer.engines.onnx import OnnxEngine
 
     return OnnxEngine(tiny_llama_onnx["fp32"], kind="instruct")
 
@@ -36,7 +36,7 @@ def test_export_folder_has_model_and_tokenizer(tiny_llama_onnx):
 def test_onnxruntime_logits_agree_with_transformers(tiny_llama_onnx, hf_logits, random_ids, quant, min_top1):
     import numpy as np
 
-    from csteer.runtime.engines.onnx import OnnxEngine
+    from csteer.engines.onnx import OnnxEngine
 
     eng = OnnxEngine(tiny_llama_onnx[quant])
     agree = [(eng.logits_of(ids).argmax(-1) == hf_logits(ids).argmax(-1)).mean() for ids in random_ids]
@@ -72,7 +72,7 @@ def test_chat_template_renders_the_llama3_turns(engine):
 
 
 def test_base_kind_uses_the_prompt_verbatim(tiny_llama_onnx):
-    from csteer.runtime.engines.onnx import OnnxEngine
+    from csteer.engines.onnx import OnnxEngine
 
     eng = OnnxEngine(tiny_llama_onnx["fp32"], kind="base")
     assert eng.render([{"role": "user", "content": "Q: 2+2?\nA:"}]) == "Q: 2+2?\nA:"
@@ -120,8 +120,8 @@ def test_choose_scores_equal_transformers_logprobs(engine, tiny_hf):
 
 
 def test_spec_routes_onnx_dir_to_the_engine(tiny_llama_onnx):
-    from csteer.runtime.engines.onnx import OnnxEngine
-    from csteer.runtime.engines.spec import create_engine, parse_spec
+    from csteer.engines.onnx import OnnxEngine
+    from csteer.engines.spec import create_engine, parse_spec
 
     eng = create_engine(parse_spec(f"onnx:{tiny_llama_onnx['int8']}"))
     assert (
@@ -132,7 +132,7 @@ def test_spec_routes_onnx_dir_to_the_engine(tiny_llama_onnx):
 def test_missing_or_broken_model_is_a_clear_error(tmp_path, tiny_llama_onnx):
     import shutil
 
-    from csteer.runtime.engines.onnx import OnnxEngine
+    from csteer.engines.onnx import OnnxEngine
 
     with pytest.raises(CsteerError, match="not found"):
         OnnxEngine(tmp_path / "nothing")
@@ -179,7 +179,7 @@ def test_verify_detects_a_different_model(tiny_llama, tmp_path):
 def test_cuda_provider_is_used_when_present(tiny_llama_onnx):
     if "CUDAExecutionProvider" not in ort.get_available_providers():
         pytest.skip("onnxruntime has no CUDAExecutionProvider here")
-    from csteer.runtime.engines.onnx import OnnxEngine
+    from csteer.engines.onnx import OnnxEngine
 
     eng = OnnxEngine(tiny_llama_onnx["fp32"])
     assert eng.providers[0] == "CUDAExecutionProvider" and eng.device == "cuda"

@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 
 from csteer.errors import CsteerError
-from csteer.runtime.engines import EngineOptions
-from csteer.runtime.engines.anthropic_engine import AnthropicEngine
+from csteer.engines import EngineOptions
+from csteer.engines.anthropic_engine import AnthropicEngine
 from csteer.runtime.loop import LoopConfig, SteeringLoop
-from csteer.runtime.sandbox import Sandbox
+from csteer.sandbox import Sandbox
 from tests.anthropic_fake import FakeAnthropic
 
 PROGRAM = "Sure.\n```python\nprint(f'<<<{6 * 7}>>>')\n```"

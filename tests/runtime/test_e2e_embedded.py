@@ -46,7 +46,7 @@ def test_verbose_trace_goes_to_stderr(csteer_home: Path) -> None:
 def test_kv_prefix_reuse_across_turns(embedded_gguf: Path) -> None:
     """A conversation that grows by one turn only evaluates the new tokens, even when another
     conversation (the coach's) used the same context in between."""
-    from csteer.runtime.engines.llamacpp import LlamaCppEngine
+    from csteer.engines.llamacpp import LlamaCppEngine
 
     engine = LlamaCppEngine(str(embedded_gguf), kind="base")
     try:
@@ -63,7 +63,7 @@ def test_kv_prefix_reuse_across_turns(embedded_gguf: Path) -> None:
 
 
 def test_choose_scores_every_option(embedded_gguf: Path) -> None:
-    from csteer.runtime.engines.llamacpp import LlamaCppEngine
+    from csteer.engines.llamacpp import LlamaCppEngine
 
     engine = LlamaCppEngine(str(embedded_gguf), kind="base")
     try:

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from csteer.runtime.sandbox import Limits, Result, Sandbox
-from csteer.runtime.sandbox.selftest import Listener
+from csteer.sandbox import Limits, Result, Sandbox
+from csteer.sandbox.selftest import Listener
 
 REPO = Path(__file__).resolve().parents[2]
 SECRET = "sk-test-FAKE-0123456789abcdef"
@@ -101,7 +101,7 @@ def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Host]:
 
 @pytest.fixture(scope="session")
 def layers() -> dict[str, bool]:
-    from csteer.runtime.sandbox import probe_layers
+    from csteer.sandbox import probe_layers
 
     return {row["name"]: bool(row["active"]) for row in probe_layers()}
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from csteer.runtime.sandbox import Limits, Sandbox
+from csteer.sandbox import Limits, Sandbox
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from csteer.runtime.sandbox import Limits, Sandbox
+from csteer.sandbox import Limits, Sandbox
 
 # (id, program, exact expected stdout)
 PROGRAMS: list[tuple[str, str, str]] = [

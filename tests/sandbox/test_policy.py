@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from csteer.runtime.sandbox import policy
-from csteer.runtime.sandbox.guards import PolicyViolation, Recorder, Runtime
+from csteer.sandbox import policy
+from csteer.sandbox.guards import PolicyViolation, Recorder, Runtime
 
 REJECTED = [
     ("().__class__.__base__.__subclasses__()", "dunder-attribute"),

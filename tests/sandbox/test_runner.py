@@ -14,8 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from csteer.runtime.sandbox import Limits, Result, Sandbox
-from csteer.runtime.sandbox.runner import TRUNCATION_MARKER
+from csteer.sandbox import Limits, Result, Sandbox
+from csteer.sandbox.runner import TRUNCATION_MARKER
 
 
 def test_result_fields(sandbox: Sandbox) -> None:
@@ -123,7 +123,7 @@ def test_pool_dies_with_its_parent(tmp_path) -> None:
         textwrap.dedent(
             """
             import sys, threading
-            from csteer.runtime.sandbox import Sandbox, Limits, pool
+            from csteer.sandbox import Sandbox, Limits, pool
             box = Sandbox(Limits(timeout_s=60, cpu_s=60))
             box.run("print(1)")
             print(pool.get_pool().proc.pid, flush=True)
@@ -189,7 +189,7 @@ def test_jobs_cannot_signal_each_other(raw_sandbox: Sandbox) -> None:
 
 def test_plain_fallback_for_other_platforms(monkeypatch: pytest.MonkeyPatch) -> None:
     """The non-Linux path: separate interpreter, scrubbed env, timeout, output cap."""
-    from csteer.runtime.sandbox.runner import _run_plain
+    from csteer.sandbox.runner import _run_plain
 
     monkeypatch.setenv("CSTEER_TEST_API_KEY", "sk-should-not-leak")
     limits = Limits(timeout_s=2, output_bytes=100)
@@ -240,7 +240,7 @@ def test_disk_budget_is_per_job(disk_mb: int, layers) -> None:
 
 def test_every_fallback_plan_runs_programs() -> None:
     """The weaker plans the probe falls back to on other hosts still run programs correctly."""
-    from csteer.runtime.sandbox import probe
+    from csteer.sandbox import probe
 
     usable = [plan for plan in probe._candidates() if "error" not in probe._trial(plan)]
     assert usable
@@ -252,7 +252,7 @@ def test_every_fallback_plan_runs_programs() -> None:
 
 
 def test_degraded_layers_are_reported() -> None:
-    from csteer.runtime.sandbox import jail, probe
+    from csteer.sandbox import jail, probe
 
     report = {
         "plan": jail.Plan(rlimits=True).to_dict(),

@@ -15,12 +15,12 @@ import textwrap
 
 import pytest
 
-from csteer.runtime.sandbox.selftest import Listener
+from csteer.sandbox.selftest import Listener
 
 SCRIPT = textwrap.dedent(
     """
     import json, sys
-    from csteer.runtime.sandbox import Sandbox, Limits, probe_layers
+    from csteer.sandbox import Sandbox, Limits, probe_layers
     canary, port, token = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     raw = Sandbox(Limits(timeout_s=10, memory_mb=256), policy=False)
     cases = {

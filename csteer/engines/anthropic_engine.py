@@ -6,9 +6,9 @@ import os
 import time
 
 from csteer.errors import CsteerError
-from csteer.runtime.engines.base import Completion, Message, Timing, Usage
-from csteer.runtime.engines.sdk_errors import sdk_errors
-from csteer.runtime.engines.spec import EngineOptions
+from csteer.engines.base import Completion, Message, Timing, Usage
+from csteer.engines.sdk_errors import sdk_errors
+from csteer.engines.spec import EngineOptions
 
 
 class AnthropicEngine:

@@ -16,7 +16,7 @@ import socket
 import subprocess
 import threading
 
-from csteer.runtime.sandbox.probe import _helper_command, helper_env
+from csteer.sandbox.probe import _helper_command, helper_env
 
 log = logging.getLogger("csteer.sandbox")
 
@@ -27,7 +27,7 @@ class PoolError(RuntimeError):
 
 class WarmPool:
     def __init__(self, start_timeout_s: float = 120.0) -> None:
-        from csteer.runtime.sandbox.probe import probe
+        from csteer.sandbox.probe import probe
 
         plan = probe()["plan"]
         # Root with a private root available: the worker prepares that root once for all its jobs.

@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from csteer.errors import CsteerError
-from csteer.runtime.engines.base import Choice, Completion, Message, Timing, Usage
-from csteer.runtime.engines.spec import EngineOptions
-from csteer.runtime.engines.threads import choose_threads
+from csteer.engines.base import Choice, Completion, Message, Timing, Usage
+from csteer.engines.spec import EngineOptions
+from csteer.engines.threads import choose_threads
 
 GGUF_MAGIC = b"GGUF"
 MAX_SLOTS = 4  # saved conversations (coach, task, self-check ...)

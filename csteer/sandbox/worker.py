@@ -14,7 +14,7 @@ import socket
 import sys
 
 # Everything a job needs is imported before the worker pivots into its prepared root.
-from csteer.runtime.sandbox import child, guards, jail, linux, policy  # noqa: F401
+from csteer.sandbox import child, guards, jail, linux, policy  # noqa: F401
 
 # Imported once by the warm worker so a job does not pay for them (children share them copy-on-write).
 PRELOAD = [
@@ -162,7 +162,7 @@ def cold(job_fd: int) -> None:
 
 
 def probe() -> None:
-    from csteer.runtime.sandbox import probe as probe_mod
+    from csteer.sandbox import probe as probe_mod
 
     child.preload_libc()
     print(json.dumps(probe_mod.detect()))

@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from csteer.errors import CsteerError, UsageError
-from csteer.runtime.engines.base import Choice, Completion, Message, Timing, Usage
-from csteer.runtime.engines.spec import EngineOptions
+from csteer.engines.base import Choice, Completion, Message, Timing, Usage
+from csteer.engines.spec import EngineOptions
 
 PREFILL_CHUNK = 128  # prompt tokens per forward pass: bounds the (chunk x vocab) logits array
 CUDA = "CUDAExecutionProvider"

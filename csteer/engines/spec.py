@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from csteer.errors import UsageError
-from csteer.runtime.engines.base import Engine
+from csteer.engines.base import Engine
 
 OLLAMA_URL = "http://127.0.0.1:11434/v1"
 ENGINES = ("gguf", "onnx", "openai", "ollama", "anthropic")
@@ -111,22 +111,22 @@ def release_shared() -> None:
 
 def _build(spec: EngineSpec, options: EngineOptions, kind: str | None) -> Engine:
     if spec.engine == "gguf":
-        from csteer.runtime.engines.llamacpp import LlamaCppEngine
+        from csteer.engines.llamacpp import LlamaCppEngine
 
         return LlamaCppEngine(spec.target, options=options, kind=kind)
     if spec.engine == "onnx":
         from csteer.models.store import guess_kind
-        from csteer.runtime.engines.onnx import OnnxEngine
+        from csteer.engines.onnx import OnnxEngine
 
         return OnnxEngine(
             spec.target, options=options, kind=kind or guess_kind("onnx", Path(spec.target), {})
         )
     if spec.engine == "openai":
-        from csteer.runtime.engines.openai_compat import OpenAIEngine
+        from csteer.engines.openai_compat import OpenAIEngine
 
         return OpenAIEngine(spec.target, base_url=spec.base_url, options=options, kind=kind or "instruct")
     if spec.engine == "anthropic":
-        from csteer.runtime.engines.anthropic_engine import AnthropicEngine
+        from csteer.engines.anthropic_engine import AnthropicEngine
 
         return AnthropicEngine(spec.target, options=options, kind=kind or "instruct")
     raise UsageError(f"unknown engine {spec.engine!r}")

@@ -9,8 +9,8 @@ Spec forms:
   anthropic:MODEL                        the Anthropic Messages API (extra `anthropic`)
 """
 
-from csteer.runtime.engines.base import Choice, Completion, Engine, Message, ScoringEngine, Timing, Usage
-from csteer.runtime.engines.spec import EngineOptions, EngineSpec, create_engine, parse_spec
+from csteer.engines.base import Choice, Completion, Engine, Message, ScoringEngine, Timing, Usage
+from csteer.engines.spec import EngineOptions, EngineSpec, create_engine, parse_spec
 
 __all__ = [
     "Choice",

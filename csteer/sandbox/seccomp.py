@@ -151,7 +151,7 @@ def compile_filter() -> bytes:
 
 def apply() -> None:
     """Install the filter in this process (raises OSError if that fails). Needs no_new_privs (or root)."""
-    from csteer.runtime.sandbox import linux
+    from csteer.sandbox import linux
 
     program = compile_filter()
     count = len(program) // ctypes.sizeof(_SockFilter)

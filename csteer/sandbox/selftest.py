@@ -14,8 +14,8 @@ import threading
 import time
 from dataclasses import dataclass
 
-from csteer.runtime.sandbox.runner import Sandbox
-from csteer.runtime.sandbox.types import Limits
+from csteer.sandbox.runner import Sandbox
+from csteer.sandbox.types import Limits
 
 SECRET_VAR = "CSTEER_SELFTEST_API_KEY"
 

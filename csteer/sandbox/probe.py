@@ -19,7 +19,7 @@ import tempfile
 import threading
 from typing import Any
 
-from csteer.runtime.sandbox import jail, linux, seccomp
+from csteer.sandbox import jail, linux, seccomp
 
 log = logging.getLogger("csteer.sandbox")
 
@@ -205,7 +205,7 @@ def _helper_command(mode: str) -> list[str]:
 
     package_root = os.path.dirname(os.path.dirname(os.path.abspath(csteer.__file__)))
     paths = [package_root] + [p for p in sys.path if p and os.path.isdir(p)]
-    boot = f"import sys; sys.path[:0] = {paths!r}; from csteer.runtime.sandbox import worker; worker.main()"
+    boot = f"import sys; sys.path[:0] = {paths!r}; from csteer.sandbox import worker; worker.main()"
     return [sys.executable, "-I", "-c", boot, mode]
 
 

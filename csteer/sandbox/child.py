@@ -27,8 +27,8 @@ import traceback
 import types
 from typing import Any, NoReturn
 
-from csteer.runtime.sandbox import guards, jail, linux, policy, seccomp
-from csteer.runtime.sandbox.types import Limits
+from csteer.sandbox import guards, jail, linux, policy, seccomp
+from csteer.sandbox.types import Limits
 
 EXIT_POLICY = 120
 EXIT_MEMORY = 121

@@ -19,7 +19,7 @@ import sys
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from csteer.runtime.sandbox import linux, seccomp
+from csteer.sandbox import linux, seccomp
 
 try:  # imported now: after the uid change the job may no longer be able to read the Python installation
     import resource

@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 import time
 
-from csteer.runtime.engines.base import Completion, Message, Timing, Usage
-from csteer.runtime.engines.sdk_errors import sdk_errors
-from csteer.runtime.engines.spec import EngineOptions
+from csteer.engines.base import Completion, Message, Timing, Usage
+from csteer.engines.sdk_errors import sdk_errors
+from csteer.engines.spec import EngineOptions
 
 DEFAULT_KEY = "none"  # local servers accept any key; the SDK refuses an empty one
 

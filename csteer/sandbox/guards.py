@@ -19,7 +19,7 @@ import types
 from collections.abc import Iterable
 from typing import Any
 
-from csteer.runtime.sandbox import policy
+from csteer.sandbox import policy
 
 _MISSING = object()
 

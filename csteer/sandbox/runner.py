@@ -23,9 +23,9 @@ from dataclasses import asdict
 from typing import Any
 
 from csteer.errors import CsteerError
-from csteer.runtime.sandbox import policy as policy_mod
-from csteer.runtime.sandbox.child import EXIT_MEMORY, EXIT_POLICY
-from csteer.runtime.sandbox.types import Limits, Result, Status
+from csteer.sandbox import policy as policy_mod
+from csteer.sandbox.child import EXIT_MEMORY, EXIT_POLICY
+from csteer.sandbox.types import Limits, Result, Status
 
 TRUNCATION_MARKER = "\n...[output truncated by csteer sandbox]"
 _SPEC_PART = 64 * 1024  # a datagram has a size limit: larger specs go in parts
@@ -76,7 +76,7 @@ class Sandbox:
             # The jail and the pool rely on Linux (namespaces, SOCK_SEQPACKET, prctl): elsewhere a plain,
             # scrubbed, time- and output-limited interpreter, with the warning from the probe.
             return _run_plain(code, stdin, self.limits, start)
-        from csteer.runtime.sandbox import probe
+        from csteer.sandbox import probe
 
         plan = self.plan if self.plan is not None else probe.probe()["plan"]
         # With a private tmpfs root the host directory is only a mount point: keep it on tmpfs when possible.
@@ -142,7 +142,7 @@ class _Job:
                     self.proc.wait()
 
     def _launch(self, theirs: socket.socket, out_w: int, err_w: int, use_pool: bool) -> None:
-        from csteer.runtime.sandbox import pool, probe
+        from csteer.sandbox import pool, probe
 
         if use_pool:
             warm = pool.get_pool()
@@ -301,7 +301,7 @@ def _send_spec(sock: socket.socket, spec: dict[str, Any], timeout_s: float) -> N
 
 def _run_plain(code: str, stdin: str | None, limits: Limits, start: float) -> Result:
     """Non-Linux fallback (macOS, Windows): separate interpreter, temp dir, scrubbed env, timeout. No jail."""
-    from csteer.runtime.sandbox import probe
+    from csteer.sandbox import probe
 
     probe.probe()  # warns once that the OS layers are missing
     with tempfile.TemporaryDirectory(prefix="csteer-sbx-") as workdir:

@@ -12,14 +12,14 @@ fresh jailed job per run; `probe.py` finds out once which layers work here and w
 
 from __future__ import annotations
 
-from csteer.runtime.sandbox.runner import Sandbox, SandboxError
-from csteer.runtime.sandbox.types import Limits, Result, Status
+from csteer.sandbox.runner import Sandbox, SandboxError
+from csteer.sandbox.types import Limits, Result, Status
 
 __all__ = ["Limits", "Result", "Sandbox", "SandboxError", "Status", "probe_layers"]
 
 
 def probe_layers() -> list[dict[str, object]]:
     """The containment layers active on this machine: [{"name", "active", "detail"}] (cached probe)."""
-    from csteer.runtime.sandbox import probe
+    from csteer.sandbox import probe
 
     return [{"name": n, "active": a, "detail": d} for n, a, d in probe.layers(probe.probe())]
