@@ -342,7 +342,7 @@ def check_sandbox() -> list[Check]:
 
 def check_store() -> list[Check]:
     from csteer.models import store
-    from csteer.models.paths import models_dir
+    from csteer.paths import models_dir
 
     checks = []
     root = models_dir()

@@ -1,4 +1,4 @@
-"""The run log: one SQLite row per `csteer ask`, in home()/runs.db.
+"""The run log: one SQLite row per `csteer ask`, in csteer.paths.runlog_path() (CSTEER_HOME/runs.db).
 
 SQLite in WAL mode lets several csteer processes append at once (a bench and an interactive ask):
 writers queue on the database lock (busy timeout) instead of failing, and readers never block them.
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from csteer.errors import CsteerError, UsageError
-from csteer.models.paths import home
+from csteer.paths import runlog_path
 
 BUSY_TIMEOUT_S = 30.0
 SCHEMA_VERSION = 1
@@ -44,7 +44,7 @@ _SCHEMA = (
 
 
 def db_path() -> Path:
-    return home() / "runs.db"
+    return runlog_path()
 
 
 def _retry_locked(action: Any, attempts: int = 50) -> Any:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from csteer.errors import CsteerError, UsageError
+from csteer.fileio import fsync_dir
 
 RECORD_VERSION = 1
 Key = tuple[str, str, str]  # (task, method, sample_id)
@@ -107,7 +108,7 @@ class ResultsWriter:
             raise CsteerError(f"{self.path} is in use by another `csteer bench` run") from None
         self._fd = fd
         if created:
-            _fsync_dir(self.path.parent)
+            fsync_dir(self.path.parent)
         data = _read_all(fd)
         contents = parse(data)
         if contents.torn_bytes:
@@ -148,19 +149,6 @@ def _read_all(fd: int) -> bytes:
             return b"".join(chunks)
         chunks.append(chunk)
         offset += len(chunk)
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def describe(contents: Contents, repaired: bool) -> Iterable[str]:
