@@ -42,8 +42,7 @@ class _Stamps:
 
 def _model_dir() -> Path:
     embedded_path()  # the benchmarks' store (CSTEER_HOME) holds the GGUF and its ONNX conversion
-    from csteer.quantize import convert_embedded
-    from csteer.quantize.embedded import default_output
+    from csteer.models.embedded import convert_embedded, default_output
 
     target = default_output("int4")
     if not (target / "model.onnx").is_file():

@@ -10,6 +10,7 @@ import click
 
 from csteer.cli.common import handle_errors
 from csteer.errors import CsteerError, UsageError
+from csteer.models.pull import DEFAULT_QUANT
 
 
 def _say(message: str) -> None:
@@ -146,8 +147,8 @@ def import_cmd(path: Path, name: str, kind: str | None, fmt: str | None) -> None
 @handle_errors
 def rm_cmd(name: str) -> None:
     """Unregister NAME and delete its files from the store."""
-    from csteer.models.paths import models_dir
     from csteer.models.store import remove
+    from csteer.paths import models_dir
 
     entry = remove(name)
     if name == "embedded":
@@ -184,11 +185,18 @@ def pull_cmd(
 @models.command("convert")
 @click.argument("name")
 @click.option("--to", "to", type=click.Choice(["onnx", "gguf"]), required=True)
-@click.option("--quant", default="int4", show_default=True, help="int4/int8/fp16 (ONNX), q4_k_m/q8_0 (GGUF).")
+@click.option(
+    "--quant",
+    help=f"GGUF: {DEFAULT_QUANT['gguf']} (default), q5_k_m, q6_k, q8_0, f16, ...; "
+    f"ONNX: {DEFAULT_QUANT['onnx']} (default), int8, fp16, fp32.",
+)
 @click.option("--name", "out_name", help="Store name of the result (default: NAME-TO-QUANT).")
 @handle_errors
-def convert_cmd(name: str, to: str, quant: str, out_name: str | None) -> None:
-    """Convert a store model to another format and register the result."""
+def convert_cmd(name: str, to: str, quant: str | None, out_name: str | None) -> None:
+    """Convert a store model to another format and register the result.
+
+    Without --quant, GGUF is q4_k_m (llama.cpp's usual size/quality trade-off) and ONNX is int4.
+    """  # the defaults: csteer.models.pull.DEFAULT_QUANT
     from csteer.models.pull import convert
 
     entry = convert(name, to, quant, out_name, notify=_say)

@@ -8,8 +8,7 @@ from pathlib import Path
 import click
 
 from csteer.cli.common import handle_errors
-
-GGUF_DEFAULT, ONNX_DEFAULT = "q4_k_m", "int8"
+from csteer.quantize import GGUF_DEFAULT, ONNX_DEFAULT
 
 
 class _ConvertByDefault(click.Group):

@@ -112,6 +112,25 @@ def check_format(path: Path, fmt: str) -> FormatReport:
     raise FormatError(f"unknown model format {fmt!r}")
 
 
+def guess_kind(fmt: str, path: Path, details: dict[str, Any]) -> str:
+    """instruct when the model ships a chat template, else base (few-shot completion prompts).
+
+    `details` is the format report's (a GGUF's has_chat_template); ONNX and HF folders are read here."""
+    if fmt == "gguf":
+        return "instruct" if details.get("has_chat_template") else "base"
+    folder = path if path.is_dir() else path.parent
+    has_template = (folder / "chat_template.jinja").is_file() or (folder / "chat_template.json").is_file()
+    cfg = folder / "tokenizer_config.json"
+    if cfg.is_file():
+        try:
+            has_template = has_template or bool(
+                json.loads(cfg.read_text(encoding="utf-8")).get("chat_template")
+            )
+        except (OSError, ValueError):
+            pass
+    return "instruct" if has_template else "base"
+
+
 # --- GGUF -------------------------------------------------------------------------------------------
 
 
@@ -233,7 +252,7 @@ def check_onnx(path: Path) -> FormatReport:
         import onnxruntime as ort
     except ImportError:
         ort = None
-    loaded = []
+    loaded: list[dict[str, Any]] = []
     for file in files:
         if ort is not None:
             opts = ort.SessionOptions()
@@ -254,7 +273,7 @@ def check_onnx(path: Path) -> FormatReport:
         except Exception as err:  # noqa: BLE001
             raise FormatError(f"{file}: onnx.checker rejects it: {err}") from err
         loaded.append({"file": file.name})
-    names = ", ".join(item["file"] for item in loaded)
+    names = ", ".join(str(item["file"]) for item in loaded)
     return FormatReport("onnx", f"ONNX, {len(loaded)} graph(s) load on CPU: {names}", {"graphs": loaded})
 
 

@@ -14,11 +14,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from csteer import quantize
 from csteer.errors import CsteerError, UsageError
-from csteer.models import store
+from csteer.models import hashing, registry, staging
 from csteer.models.catalog import CATALOG
+from csteer.models.registry import FORMATS, StoreEntry, now_iso, validate_name
 
 Notify = Callable[[str], None]
+# a conversion without --quant: q4_k_m for GGUF (csteer.quantize.GGUF_DEFAULT); int4 for ONNX, the
+# smallest, since the store's models are for running on a laptop (`csteer quantize` defaults to int8)
+DEFAULT_QUANT = {"gguf": quantize.GGUF_DEFAULT, "onnx": "int4"}
 CHECKPOINT_PATTERNS = ["*.json", "*.safetensors", "tokenizer*", "*.model", "*.jinja", "*.txt"]
 ONNX_PATTERNS = ["*.onnx", "*.onnx_data", "*.onnx.data", "*.json", "tokenizer*", "*.jinja"]
 
@@ -38,15 +43,15 @@ def plan(
     target: str, fmt: str, quant: str | None, name: str | None, kind: str | None, revision: str | None
 ) -> PullPlan:
     """Resolve a catalog name or `owner/repo` into what to download and what to call it."""
-    if fmt not in store.FORMATS:
-        raise UsageError(f"--format must be one of {', '.join(store.FORMATS)}")
+    if fmt not in FORMATS:
+        raise UsageError(f"--format must be one of {', '.join(FORMATS)}")
     cat = CATALOG.get(target)
     if cat is not None:
         if not cat.hf_repo:
             raise UsageError(f"{target!r} is not pulled from Hugging Face ({cat.source})")
         return PullPlan(
             cat.hf_repo,
-            store.validate_name(name or target),
+            validate_name(name or target),
             fmt,
             quant or cat.recommended_quant,
             kind or cat.kind,
@@ -62,7 +67,7 @@ def plan(
         default_name += f"-{quant.lower()}"
     return PullPlan(
         target,
-        store.validate_name(name or default_name),
+        validate_name(name or default_name),
         fmt,
         quant,
         kind,
@@ -108,14 +113,14 @@ def _matching(snapshot: Path, patterns: list[str]) -> list[Path]:
     )
 
 
-def _link_or_copy(src: Path, dst: Path, progress: store.Progress | None) -> str:
+def _link_or_copy(src: Path, dst: Path, progress: hashing.Progress | None) -> str:
     """Hard-link the cached blob when possible (same filesystem), else copy; return the file's sha256."""
     real = src.resolve()
     try:
         os.link(real, dst)
     except OSError:  # another filesystem, or links not allowed: copy (hashing on the way)
-        return store.copy_file(real, dst, progress)
-    return store.sha256_file(dst, progress, dst.stat().st_size)
+        return hashing.copy_file(real, dst, progress)
+    return hashing.sha256_file(dst, progress, dst.stat().st_size)
 
 
 def _run_pipeline(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -130,28 +135,6 @@ def _run_pipeline(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         raise CsteerError(f"this conversion needs {err.name}: pip install 'csteer[quantize]'") from err
 
 
-def _to_gguf() -> Callable[..., Any]:
-    try:
-        from csteer.quantize import to_gguf  # type: ignore[attr-defined]
-    except ImportError:
-        try:
-            from csteer.quantize.gguf_convert import to_gguf
-        except ImportError as err:
-            raise CsteerError(f"the GGUF quantize pipeline is not available: {err}") from err
-    return to_gguf  # type: ignore[no-any-return]
-
-
-def _to_onnx() -> Callable[..., Any]:
-    try:
-        from csteer.quantize import to_onnx  # type: ignore[attr-defined]
-    except ImportError:
-        try:
-            from csteer.quantize.onnx_convert import to_onnx
-        except ImportError as err:
-            raise CsteerError(f"the ONNX export pipeline is not available: {err}") from err
-    return to_onnx  # type: ignore[no-any-return]
-
-
 def pull(
     target: str,
     fmt: str = "gguf",
@@ -160,7 +143,7 @@ def pull(
     kind: str | None = None,
     revision: str | None = None,
     notify: Notify | None = None,
-) -> store.StoreEntry:
+) -> StoreEntry:
     """Download `target` (catalog name or owner/repo) and register it; convert when the repo has no `fmt` files."""
     from csteer.models.formats import check_format
 
@@ -169,19 +152,19 @@ def pull(
         from csteer.models.embedded import ensure_embedded
 
         ensure_embedded(say)
-        return store.get("embedded")
+        return registry.get("embedded")
     p = plan(target, fmt, quant, name, kind, revision)
     if p.fmt == "hf":  # the checkpoint stays in the HF cache; the store only remembers where
         snapshot = _download(p, CHECKPOINT_PATTERNS)
         report = check_format(snapshot, "hf")
-        entry = _entry(p, snapshot, store.sha256_tree(snapshot), report.summary, report.details, "hf")
-        return store.register_external(entry)
+        entry = _entry(p, snapshot, hashing.sha256_tree(snapshot), report.summary, report.details, "hf")
+        return registry.register(entry)
 
-    with store.staging(p.name) as stage:
+    with staging.staging(p.name) as stage:
         path, sha = (_stage_gguf if p.fmt == "gguf" else _stage_onnx)(p, stage, say)
         report = check_format(path, p.fmt)
         entry = _entry(p, path, sha, report.summary, report.details, p.fmt)
-        return store.commit(stage, entry)
+        return staging.commit(stage, entry)
 
 
 def _stage_gguf(p: PullPlan, stage: Path, say: Notify) -> tuple[Path, str]:
@@ -191,17 +174,17 @@ def _stage_gguf(p: PullPlan, stage: Path, say: Notify) -> tuple[Path, str]:
     if not ggufs:
         path = stage / f"{p.name}.gguf"
         src = _checkpoint(p, say)
-        quant = p.quant or "q4_k_m"
+        quant = p.quant or DEFAULT_QUANT["gguf"]
         say(f"csteer: converting {p.repo} to GGUF {quant} (this takes a while)")
-        _run_pipeline(_to_gguf(), src, path, quant)
-        return path, store.sha256_file(path)
+        _run_pipeline(quantize.to_gguf, src, path, quant)
+        return path, hashing.sha256_file(path)
     say(f"csteer: {len(ggufs)} GGUF file(s) for {p.repo}: {', '.join(g.name for g in ggufs)}")
     if len(ggufs) > 1 and not all("-of-" in g.name for g in ggufs):
         names = ", ".join(g.name for g in ggufs)
         raise UsageError(f"{p.repo} has several matching GGUF files ({names}); pick one with --quant")
     shas = [_link_or_copy(g, stage / g.name, None) for g in ggufs]
     path = stage / ggufs[0].name  # a split model loads from its first part
-    return path, shas[0] if len(shas) == 1 else store.sha256_tree(stage)
+    return path, shas[0] if len(shas) == 1 else hashing.sha256_tree(stage)
 
 
 def _stage_onnx(p: PullPlan, stage: Path, say: Notify) -> tuple[Path, str]:
@@ -214,10 +197,10 @@ def _stage_onnx(p: PullPlan, stage: Path, say: Notify) -> tuple[Path, str]:
             _link_or_copy(file, path / file.relative_to(snapshot), None)
     else:
         src = _checkpoint(p, say)
-        quant = p.quant or "int4"
+        quant = p.quant or DEFAULT_QUANT["onnx"]
         say(f"csteer: exporting {p.repo} to ONNX {quant} (this takes a while)")
-        _run_pipeline(_to_onnx(), src, path, quant)
-    return path, store.sha256_tree(path)
+        _run_pipeline(quantize.to_onnx, src, path, quant)
+    return path, hashing.sha256_tree(path)
 
 
 def _checkpoint(p: PullPlan, say: Notify) -> Path:
@@ -234,70 +217,76 @@ def _checkpoint(p: PullPlan, say: Notify) -> Path:
     return snapshot
 
 
-def _entry(
-    p: PullPlan, path: Path, sha: str, summary: str, details: dict[str, Any], fmt: str
-) -> store.StoreEntry:
-    return store.StoreEntry(
+def _size(path: Path) -> int | None:
+    fp = hashing.fingerprint(path)
+    return fp[0] if fp else None
+
+
+def _entry(p: PullPlan, path: Path, sha: str, summary: str, details: dict[str, Any], fmt: str) -> StoreEntry:
+    from csteer.models.formats import guess_kind
+
+    return StoreEntry(
         name=p.name,
         format=fmt,
         path=path,
-        kind=p.kind or store.guess_kind(fmt, path, details),
-        size=(store.fingerprint(path) or [None])[0],
+        kind=p.kind or guess_kind(fmt, path, details),
+        size=_size(path),
         sha256=sha,
         source=f"huggingface:{p.repo}"
         + (f"@{p.revision}" if p.revision else "")
         + (f" ({p.quant})" if p.quant else ""),
         license=p.license,
-        added_at=store.now_iso(),
-        verified_at=store.now_iso(),
+        added_at=now_iso(),
+        verified_at=now_iso(),
         summary=summary,
     )
 
 
 def convert(
-    name: str, to: str, quant: str, out_name: str | None = None, notify: Notify | None = None
-) -> store.StoreEntry:
-    """Convert a store model to another format and register the result as a new store model."""
+    name: str, to: str, quant: str | None = None, out_name: str | None = None, notify: Notify | None = None
+) -> StoreEntry:
+    """Convert a store model to another format and register the result as a new store model.
+
+    Without `quant`: DEFAULT_QUANT[to], q4_k_m for GGUF and int4 for ONNX."""
     from csteer.models.formats import check_format
 
     say = notify or (lambda _msg: None)
-    if to not in ("onnx", "gguf"):
+    if to not in DEFAULT_QUANT:
         raise UsageError("--to must be onnx or gguf")
-    source = store.get(name)
-    target_name = store.validate_name(out_name or f"{name}-{to}-{quant.lower()}")
-    with store.staging(target_name) as stage:
+    quant = (quant or DEFAULT_QUANT[to]).lower()
+    check = quantize.check_onnx_quant if to == "onnx" else quantize.check_gguf_quant
+    check(quant)  # a wrong --quant is a usage error before anything is looked up or staged
+    source = registry.get(name)
+    target_name = validate_name(out_name or f"{name}-{to}-{quant}")
+    with staging.staging(target_name) as stage:
         out = stage / (target_name if to == "onnx" else f"{target_name}.gguf")
         if name == "embedded" and to == "onnx":
-            try:
-                from csteer.quantize import convert_embedded  # type: ignore[attr-defined]
-            except ImportError as err:
-                raise CsteerError(
-                    f"converting the embedded model is not available in this build: {err}"
-                ) from err
+            from csteer.models.embedded import convert_embedded
+
             say(f"csteer: converting embedded to ONNX {quant} (this takes a while)")
-            _run_pipeline(convert_embedded, to="onnx", quant=quant, out=out)
+            _run_pipeline(convert_embedded, to="onnx", quant=quant, out=out, notify=say)
         elif source.format == "hf":
             if not source.installed:
                 raise UsageError(f"{name!r} is not pulled yet: csteer models pull {name} --format hf")
             say(f"csteer: converting {name} to {to.upper()} {quant} (this takes a while)")
-            _run_pipeline(_to_onnx() if to == "onnx" else _to_gguf(), source.path, out, quant)
+            _run_pipeline(quantize.to_onnx if to == "onnx" else quantize.to_gguf, source.path, out, quant)
         else:
             raise UsageError(
                 f"cannot convert {name!r} ({source.format}) to {to}: conversion starts from an HF checkpoint "
                 f"(csteer models pull REPO --format hf), or from `embedded` to onnx"
             )
         report = check_format(out, to)
-        entry = store.StoreEntry(
+        entry = StoreEntry(
             name=target_name,
             format=to,
             path=out,
             kind=source.kind,
-            size=(store.fingerprint(out) or [None])[0],
-            sha256=store.sha256_tree(out),
+            size=_size(out),
+            sha256=hashing.sha256_tree(out),
             source=f"converted from {name} ({to} {quant})",
             license=source.license,
-            added_at=store.now_iso(),
-            verified_at=store.now_iso(),
+            added_at=now_iso(),
+            verified_at=now_iso(),
             summary=report.summary,
         )
-        return store.commit(stage, entry)
+        return staging.commit(stage, entry)

@@ -2,12 +2,20 @@
 
 Every verb is a plain function; `csteer quantize` is a thin wrapper. Heavy libraries (gguf, numpy,
 torch, transformers, optimum, onnxruntime) are imported inside the functions that need them.
+Nothing here imports csteer.models or anything above it: callers pass paths in.
+
+Default quantizations, when a caller gives none:
+- GGUF: q4_k_m (GGUF_DEFAULT), llama.cpp's usual size/quality trade-off (an 8B model in ~4.9 GB);
+- ONNX: int8 (ONNX_DEFAULT) for `csteer quantize`; the model store converts to int4 (see csteer.models.pull).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+
+GGUF_DEFAULT = "q4_k_m"
+ONNX_DEFAULT = "int8"
 
 
 def to_gguf(src: str | Path, out: str | Path, quant: str = "f16", *, progress: bool = True) -> Path:
@@ -24,6 +32,13 @@ def to_onnx(src: str | Path, out_dir: str | Path, quant: str = "int8", *, progre
     return run(src, out_dir, quant, progress=progress)
 
 
+def gguf_to_onnx(source: str | Path, out: str | Path, quant: str = "int4", *, progress: bool = True) -> Path:
+    """A Gemma 3 GGUF (such as the embedded model) -> HF (dequantized) -> ONNX folder at `quant`."""
+    from csteer.quantize.embedded import gguf_to_onnx as run
+
+    return run(source, out, quant, progress=progress)
+
+
 def verify(reference: str | Path, candidate: str | Path, **kwargs: Any) -> dict[str, Any]:
     """Compare two models (HF dir, GGUF or ONNX) on fixed token sequences and texts; see compare.py."""
     from csteer.quantize.compare import verify as run
@@ -31,13 +46,27 @@ def verify(reference: str | Path, candidate: str | Path, **kwargs: Any) -> dict[
     return run(reference, candidate, **kwargs)
 
 
-def convert_embedded(
-    to: str = "onnx", quant: str = "int4", out: str | Path | None = None, *, source: str | Path | None = None
-) -> Path:
-    """The embedded Gemma 3 270M GGUF (or `source`) -> HF -> ONNX at `quant`; returns the ONNX folder."""
-    from csteer.quantize.embedded import convert_embedded as run
+def check_gguf_quant(quant: str) -> str:
+    """`quant` in lower case if to_gguf knows it, else a UsageError naming the choices."""
+    from csteer.quantize.gguf_convert import check_quant
 
-    return run(to=to, quant=quant, out=out, source=source)
+    return check_quant(quant)
 
 
-__all__ = ["convert_embedded", "to_gguf", "to_onnx", "verify"]
+def check_onnx_quant(quant: str) -> str:
+    """`quant` in lower case if to_onnx knows it, else a UsageError naming the choices."""
+    from csteer.quantize.onnx_convert import check_quant
+
+    return check_quant(quant)
+
+
+__all__ = [
+    "GGUF_DEFAULT",
+    "ONNX_DEFAULT",
+    "check_gguf_quant",
+    "check_onnx_quant",
+    "gguf_to_onnx",
+    "to_gguf",
+    "to_onnx",
+    "verify",
+]

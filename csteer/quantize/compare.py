@@ -204,7 +204,9 @@ def verify(
         text_ids = [ref.tokenize(t)[:length] for t in texts]
         tokenizer_match = all(ref.tokenize(t) == cand.tokenize(t) for t in texts)
         clocks = {"ref": {"seconds": 0.0, "tokens": 0}, "cand": {"seconds": 0.0, "tokens": 0}}
-        agree, kls, nll = [], [], {"ref": [], "cand": []}
+        agree: list[bool] = []
+        kls: list[float] = []
+        nll: dict[str, list[float]] = {"ref": [], "cand": []}
         for i, ids in enumerate(batches + text_ids):
             a = _log_softmax(np, _timed_logits(ref, ids, clocks["ref"])[:, :vocab])
             b = _log_softmax(np, _timed_logits(cand, ids, clocks["cand"])[:, :vocab])

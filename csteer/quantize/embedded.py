@@ -1,11 +1,15 @@
-"""The embedded Gemma 3 270M in ONNX: GGUF -> HF checkpoint (dequantized) -> ONNX int4/int8."""
+"""A Gemma 3 GGUF (the embedded model's family) in ONNX: GGUF -> HF checkpoint (dequantized) -> ONNX.
+
+Takes the GGUF's path: where the embedded model lives is csteer.models' business
+(csteer.models.embedded.convert_embedded finds it and calls gguf_to_onnx).
+"""
 
 from __future__ import annotations
 
 import tempfile
 from pathlib import Path
 
-from csteer.errors import CsteerError, UsageError
+from csteer.errors import CsteerError
 
 
 def gguf_to_hf(gguf_path: Path, dest: Path) -> Path:
@@ -33,27 +37,16 @@ def gguf_to_hf(gguf_path: Path, dest: Path) -> Path:
     return dest
 
 
-def default_output(quant: str) -> Path:
-    from csteer.models.paths import models_dir
+def gguf_to_onnx(source: str | Path, out: str | Path, quant: str = "int4", *, progress: bool = True) -> Path:
+    """Convert the Gemma 3 GGUF `source` to the ONNX folder `out` at `quant`; returns `out`."""
+    from csteer.quantize.onnx_convert import check_quant, to_onnx
 
-    return models_dir() / f"embedded-onnx-{quant}"
-
-
-def convert_embedded(
-    to: str = "onnx", quant: str = "int4", out: str | Path | None = None, *, source: str | Path | None = None
-) -> Path:
-    """Convert the embedded GGUF (or `source`, another Gemma 3 GGUF) to ONNX at `quant`; returns the folder."""
-    if to != "onnx":
-        raise UsageError(f"the embedded model converts to onnx only (it already is GGUF), not {to!r}")
-    from csteer.models.embedded import ensure_embedded
-    from csteer.quantize.onnx_convert import ONNX_QUANTS, to_onnx
-
-    quant = quant.lower()
-    if quant not in ONNX_QUANTS:
-        raise UsageError(f"unknown ONNX quantization {quant!r} (choose from {', '.join(ONNX_QUANTS)})")
-    target = Path(out).expanduser() if out else default_output(quant)
-    gguf_path = Path(source).expanduser() if source else ensure_embedded()
+    quant = check_quant(quant)
+    gguf_path = Path(source).expanduser()
+    target = Path(out).expanduser()
+    if not gguf_path.is_file():
+        raise CsteerError(f"{gguf_path}: no such GGUF file")
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".embedded-hf-") as tmp:
         hf_dir = gguf_to_hf(gguf_path, Path(tmp) / "hf")
-        return to_onnx(hf_dir, target, quant)
+        return to_onnx(hf_dir, target, quant, progress=progress)

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from csteer.errors import CsteerError, UsageError
+from csteer.fileio import atomic_file
 from csteer.quantize.arch import for_config, text_config
-from csteer.quantize.atomic import atomic_file
 from csteer.quantize.checkpoint import Checkpoint, open_checkpoint
 from csteer.quantize.progress import byte_progress
 
@@ -37,9 +37,7 @@ def to_gguf(src: str | Path, out: str | Path, quant: str = "f16", *, progress: b
     f32/f16/q8_0 are written directly; other types quantize an f16 intermediate with llama.cpp's
     own quantizer (the intermediate sits beside `out` and is removed afterwards).
     """
-    quant = quant.lower()
-    if quant not in GGUF_QUANTS:
-        raise UsageError(f"unknown GGUF quantization {quant!r} (choose from {', '.join(GGUF_QUANTS)})")
+    quant = check_quant(quant)
     out = Path(out).expanduser()
     ckpt = open_checkpoint(src)
     arch = for_config(ckpt.config)  # fails early, before any work, on an unsupported architecture
@@ -57,6 +55,14 @@ def to_gguf(src: str | Path, out: str | Path, quant: str = "f16", *, progress: b
     finally:
         intermediate.unlink(missing_ok=True)
     return out
+
+
+def check_quant(quant: str) -> str:
+    """`quant` in lower case if it is a GGUF quantization (GGUF_QUANTS), else a UsageError."""
+    quant = quant.lower()
+    if quant not in GGUF_QUANTS:
+        raise UsageError(f"unknown GGUF quantization {quant!r} (choose from {', '.join(GGUF_QUANTS)})")
+    return quant
 
 
 def _llama_cpp_ftype(quant: str) -> int:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from csteer.errors import CsteerError, UsageError
-from csteer.quantize.atomic import atomic_dir
+from csteer.fileio import atomic_dir
 
 ONNX_QUANTS = ("fp32", "fp16", "int8", "int4")
 MODEL_FILE = "model.onnx"
@@ -29,9 +29,7 @@ SIDE_FILES = (
 
 def to_onnx(src: str | Path, out_dir: str | Path, quant: str = "int8", *, progress: bool = True) -> Path:
     """Export the HF checkpoint folder `src` to an ONNX folder `out_dir` (model.onnx + tokenizer files)."""
-    quant = quant.lower()
-    if quant not in ONNX_QUANTS:
-        raise UsageError(f"unknown ONNX quantization {quant!r} (choose from {', '.join(ONNX_QUANTS)})")
+    quant = check_quant(quant)
     src = Path(src).expanduser()
     out_dir = Path(out_dir).expanduser()
     _check_source(src)
@@ -50,6 +48,14 @@ def to_onnx(src: str | Path, out_dir: str | Path, quant: str = "int8", *, progre
         meta = {"format": "onnx", "quant": quant, "source": str(src), "task": "text-generation-with-past"}
         (work / "csteer_onnx.json").write_text(json.dumps(meta, indent=2))
     return out_dir
+
+
+def check_quant(quant: str) -> str:
+    """`quant` in lower case if it is an ONNX quantization (ONNX_QUANTS), else a UsageError."""
+    quant = quant.lower()
+    if quant not in ONNX_QUANTS:
+        raise UsageError(f"unknown ONNX quantization {quant!r} (choose from {', '.join(ONNX_QUANTS)})")
+    return quant
 
 
 def _check_source(src: Path) -> None:
@@ -99,6 +105,7 @@ def _quiet() -> Iterator[None]:
     import warnings
 
     logging.disable(logging.WARNING)
+    hf_logging: Any = None
     try:
         from transformers.utils import logging as hf_logging
 

@@ -120,14 +120,14 @@ def test_pull_hf_checkpoint_registers_the_cache_snapshot(hf_env: dict[str, str],
 _SLOW_PULL = """
 import sys, time
 from pathlib import Path
-from csteer.models import pull, store
+from csteer.models import hashing, pull
 
 marker = Path(sys.argv[1])
 def stall(*args, **kwargs):
     marker.write_text("linked")
     time.sleep(120)  # the test kills us here: file staged, not yet registered
-store.sha256_file = stall
-store.copy_file = stall
+hashing.sha256_file = stall
+hashing.copy_file = stall
 pull.pull(sys.argv[2], quant="q4_k_m")
 """
 

@@ -30,11 +30,9 @@ STRINGS = [
 
 @pytest.fixture(scope="session")
 def embedded_onnx(embedded_gguf, tmp_path_factory):
-    from csteer.quantize import convert_embedded
+    from csteer.quantize import gguf_to_onnx
 
-    return convert_embedded(
-        quant="int4", out=tmp_path_factory.mktemp("embedded-onnx") / "int4", source=embedded_gguf
-    )
+    return gguf_to_onnx(embedded_gguf, tmp_path_factory.mktemp("embedded-onnx") / "int4", "int4")
 
 
 @pytest.fixture(scope="session")

@@ -140,3 +140,19 @@ def test_cli_converts_and_reports_errors_in_one_line(tiny_llama, tmp_path):
         cli, ["quantize", str(tiny_llama), "--to", "gguf", "--quant", "zz", "--out", str(out)]
     )
     assert usage.exit_code == 2
+
+
+def test_models_convert_to_gguf_defaults_to_q4_k_m(tiny_llama, tmp_path, monkeypatch):
+    """`csteer models convert NAME --to gguf` without --quant once failed: "unknown GGUF quantization 'int4'"."""
+    from csteer.cli.main import cli
+    from csteer.models import store
+
+    monkeypatch.setenv("CSTEER_HOME", str(tmp_path / "home"))
+    store.import_model(tiny_llama, "tiny", fmt="hf")
+    result = CliRunner().invoke(cli, ["models", "convert", "tiny", "--to", "gguf"])
+    assert result.exit_code == 0, result.output
+    entry = store.get("tiny-gguf-q4_k_m")
+    assert entry.format == "gguf" and entry.verified
+    assert entry.source == "converted from tiny (gguf q4_k_m)"
+    llm = llama_cpp.Llama(str(entry.path), n_ctx=64, verbose=False)
+    assert llm.metadata["general.file_type"] == str(int(llama_cpp.LLAMA_FTYPE_MOSTLY_Q4_K_M))
