@@ -5,10 +5,14 @@ Never `eval` model output: these helpers parse.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
+from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
+
+from csteer.symbench.base import Sample, Verdict
 
 _MARKED = re.compile(r"<<<(.*?)>>>", re.DOTALL)
 MAX_ANSWER_CHARS = 100_000  # longer answers are rejected before parsing
@@ -191,3 +195,91 @@ def close_relative(value: Fraction, target: Fraction, rel_tol: Fraction = Fracti
     if target == 0:
         return value == 0
     return abs(value - target) <= rel_tol * abs(target)
+
+
+# ---------------------------------------------------------------- guards and small parsers for verifiers
+
+
+def answer_body(answer_text: Any, limit: int = MAX_ANSWER_CHARS) -> str | Verdict:
+    """The `<<<...>>>` content of an answer, or a rejecting Verdict for empty/huge/non-text input."""
+    if not isinstance(answer_text, str):
+        return Verdict(False, "answer is not text")
+    if len(answer_text) > limit:
+        return Verdict(False, f"answer too long ({len(answer_text)} chars)")
+    body = extract_marked(answer_text)
+    if not body:
+        return Verdict(False, "empty answer")
+    return body
+
+
+class MalformedAnswer(ValueError):
+    """Raised by a task's checker when the answer cannot be parsed into the expected shape."""
+
+
+Checker = Callable[[Any, Sample, str], Verdict]
+
+
+def guarded(check: Checker) -> Checker:
+    """Wrap a checker that receives the extracted `<<<...>>>` content; malformed input never raises."""
+
+    @functools.wraps(check)
+    def verify(self: Any, sample: Sample, answer_text: str) -> Verdict:
+        if not isinstance(answer_text, str):
+            return Verdict(False, "answer is not text")
+        if len(answer_text) > MAX_ANSWER_CHARS:
+            return Verdict(False, f"answer longer than {MAX_ANSWER_CHARS} characters")
+        content = extract_marked(answer_text)
+        if not content:
+            return Verdict(False, "empty answer")
+        try:
+            return check(self, sample, content)
+        except MalformedAnswer as exc:
+            return Verdict(False, f"malformed answer: {exc}")
+        except (ValueError, TypeError, KeyError, IndexError, RecursionError, OverflowError) as exc:
+            return Verdict(False, f"malformed answer ({type(exc).__name__})")
+
+    return verify
+
+
+def ints_in(text: str) -> list[int]:
+    """The integers of a list written as `[1, 2]`, `1 2`, `"1","2"`, ...; anything else in it is an error."""
+    if re.search(r"\d\.\d", text):
+        raise MalformedAnswer("expected integers, found a decimal number")
+    stray = re.sub(r"[\d\s,;\[\]()\"'+-]", "", text)
+    if stray:
+        raise MalformedAnswer(f"unexpected characters {stray[:20]!r} in a list of integers")
+    found = re.findall(r"-?\d+", text)
+    if any(len(f) > 30 for f in found):
+        raise MalformedAnswer("number too long")
+    return [int(f) for f in found]
+
+
+_NUM_RE = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def number_tokens(text: str) -> list[str]:
+    return _NUM_RE.findall(text)
+
+
+def flatten(value: Any, depth: int = 0) -> list[Any] | None:
+    """Flatten nested lists/tuples (at most 4 levels deep); None when deeper or not a list."""
+    if depth > 4:
+        return None
+    if not isinstance(value, list | tuple):
+        return [value]
+    out: list[Any] = []
+    for item in value:
+        sub = flatten(item, depth + 1)
+        if sub is None:
+            return None
+        out.extend(sub)
+    return out
+
+
+def letters_list(body: str) -> list[str] | None:
+    """Letters written as A,B,C / [A, B, C] / ['A','B','C'] / A B C; None for anything else."""
+    cleaned = re.sub(r"[\[\]()'\"]", " ", body)
+    parts = [p for p in re.split(r"[\s,]+", cleaned) if p]
+    if not parts or any(not re.fullmatch(r"[A-Za-z]", p) for p in parts):
+        return None
+    return [p.upper() for p in parts]

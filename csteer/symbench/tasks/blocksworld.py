@@ -14,8 +14,10 @@ from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 
+from csteer.fileio import atomic_write_text
+from csteer.symbench.answers import answer_body
 from csteer.symbench.base import Sample, Task, Verdict, register
-from csteer.symbench.tasks._b_common import answer_body, atomic_write_text
+from csteer.symbench.layout import natural_key, next_sample_dir
 
 Stacks = dict[str, list[str]]
 MAX_MOVES = 500
@@ -78,8 +80,8 @@ def solve(initial: Stacks, goal: Stacks) -> list[str]:
         state = queue.popleft()
         if {n: s for n, s in zip(names, state, strict=True) if s} == target:
             moves = []
-            while prev[state] is not None:
-                state, move = prev[state]
+            while (step := prev[state]) is not None:
+                state, move = step
                 moves.append(move)
             return moves[::-1]
         for i, src in enumerate(state):
@@ -139,17 +141,16 @@ class Blocksworld(Task):
     complexities = (1, 2, 3, 4, 5)
 
     def verify(self, sample: Sample, answer_text: str) -> Verdict:
-        body, bad = answer_body(answer_text)
-        if bad:
-            return bad
+        body = answer_body(answer_text)
+        if isinstance(body, Verdict):
+            return body
         return simulate(sample.meta["initial"], sample.meta["goal"], body)
 
     def load_dir(self, root: Path) -> Iterator[Sample]:
         base = Path(root) / self.data_dirs[0]
         if not base.is_dir():
             return
-        key = lambda p: [int(x) if x.isdigit() else x for x in re.split(r"(\d+)", str(p))]  # noqa: E731
-        for path in sorted(base.glob("*/blocksworld_task.txt"), key=key):
+        for path in sorted(base.glob("*/blocksworld_task.txt"), key=lambda p: natural_key(str(p))):
             initial, goal = parse_task(path.read_text(encoding="utf-8"))
             yield _sample(self.id, path.parent.name, initial, goal, {})
 
@@ -157,11 +158,7 @@ class Blocksworld(Task):
         initial, goal = sample.meta["initial"], sample.meta["goal"]
         blocks = sum(len(v) for v in initial.values())
         base = Path(out_dir) / self.data_dirs[0]
-        prefix = f"{blocks}_{len(initial)}_{sum(1 for v in goal.values() if v)}_"
-        n = 0
-        while (base / f"{prefix}{n}").exists():
-            n += 1
-        folder = base / f"{prefix}{n}"
+        folder = next_sample_dir(base, f"{blocks}_{len(initial)}_{sum(1 for v in goal.values() if v)}_")
         atomic_write_text(folder / "blocksworld_task.txt", task_text(initial, goal))
         return folder
 

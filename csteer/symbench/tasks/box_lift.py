@@ -15,9 +15,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from csteer.symbench.answers import parse_literal
+from csteer.fileio import atomic_write_text
+from csteer.symbench.answers import answer_body, parse_literal
 from csteer.symbench.base import Sample, Task, Verdict, register
-from csteer.symbench.tasks._b_common import answer_body, atomic_write_text
+from csteer.symbench.layout import natural_key, next_sample_dir
 
 # complexity -> (boxes, lifters, min box, max box, min capacity, max capacity), as the reference's sets
 LEVELS: dict[int, tuple[int, int, int, int, int, int]] = {
@@ -159,9 +160,9 @@ class BoxLift(Task):
     complexities = (1, 2, 3, 4)
 
     def verify(self, sample: Sample, answer_text: str) -> Verdict:
-        body, bad = answer_body(answer_text)
-        if bad:
-            return bad
+        body = answer_body(answer_text)
+        if isinstance(body, Verdict):
+            return body
         steps = parse_steps(body)
         if isinstance(steps, str):
             return Verdict(False, steps)
@@ -172,8 +173,7 @@ class BoxLift(Task):
         base = Path(root) / self.data_dirs[0]
         if not base.is_dir():
             return
-        key = lambda p: [int(x) if x.isdigit() else x for x in re.split(r"(\d+)", str(p))]  # noqa: E731
-        for path in sorted(base.glob("BoxLift_*/BoxLift*/BoxLift.json"), key=key):
+        for path in sorted(base.glob("BoxLift_*/BoxLift*/BoxLift.json"), key=lambda p: natural_key(str(p))):
             data = json.loads(path.read_text(encoding="utf-8"))
             sample_id = f"{path.parent.parent.name}/{path.parent.name}"
             yield _sample(self.id, sample_id, data["boxes"], data["lifters"], {})
@@ -181,11 +181,7 @@ class BoxLift(Task):
     def write_sample(self, sample: Sample, out_dir: Path) -> Path:
         m = sample.meta
         base = Path(out_dir) / self.data_dirs[0] / f"BoxLift_{len(m['boxes'])}_{len(m['lifters'])}"
-        base.mkdir(parents=True, exist_ok=True)
-        n = 0
-        while (base / f"BoxLift{n}").exists():
-            n += 1
-        folder = base / f"BoxLift{n}"
+        folder = next_sample_dir(base, "BoxLift")
         atomic_write_text(folder / "BoxLift.json", json.dumps({"boxes": m["boxes"], "lifters": m["lifters"]}))
         return folder
 

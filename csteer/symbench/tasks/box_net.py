@@ -17,9 +17,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from csteer.symbench.answers import parse_literal
+from csteer.fileio import atomic_write_text
+from csteer.symbench.answers import answer_body, parse_literal
 from csteer.symbench.base import Sample, Task, Verdict, register
-from csteer.symbench.tasks._b_common import answer_body, atomic_write_text
+from csteer.symbench.layout import natural_key, next_sample_dir
 
 COLORS = ["blue", "red", "green", "purple", "orange"]
 LEVELS: dict[int, tuple[int, int]] = {1: (1, 2), 2: (2, 2), 3: (2, 4), 4: (4, 4), 5: (4, 8)}
@@ -224,9 +225,9 @@ class BoxNet(Task):
     complexities = (1, 2, 3, 4, 5)
 
     def verify(self, sample: Sample, answer_text: str) -> Verdict:
-        body, bad = answer_body(answer_text)
-        if bad:
-            return bad
+        body = answer_body(answer_text)
+        if isinstance(body, Verdict):
+            return body
         plan = parse_literal(body)
         m = sample.meta
         return simulate(m["state"], m["rows"], m["cols"], plan)
@@ -235,8 +236,9 @@ class BoxNet(Task):
         base = Path(root) / self.data_dirs[0]
         if not base.is_dir():
             return
-        key = lambda p: [int(x) if x.isdigit() else x for x in re.split(r"(\d+)", str(p))]  # noqa: E731
-        for path in sorted(base.glob("env_pg_state_*_*/pg_state*/pg_state*.json"), key=key):
+        for path in sorted(
+            base.glob("env_pg_state_*_*/pg_state*/pg_state*.json"), key=lambda p: natural_key(str(p))
+        ):
             rows, cols = (int(x) for x in path.parent.parent.name.split("_")[-2:])
             state = json.loads(path.read_text(encoding="utf-8"))
             yield _sample(self.id, f"{path.parent.parent.name}/{path.parent.name}", state, rows, cols)
@@ -244,12 +246,8 @@ class BoxNet(Task):
     def write_sample(self, sample: Sample, out_dir: Path) -> Path:
         m = sample.meta
         base = Path(out_dir) / self.data_dirs[0] / f"env_pg_state_{m['rows']}_{m['cols']}"
-        base.mkdir(parents=True, exist_ok=True)
-        n = 0
-        while (base / f"pg_state{n}").exists():
-            n += 1
-        folder = base / f"pg_state{n}"
-        atomic_write_text(folder / f"pg_state{n}.json", json.dumps(m["state"]))
+        folder = next_sample_dir(base, "pg_state")
+        atomic_write_text(folder / f"{folder.name}.json", json.dumps(m["state"]))
         return folder
 
     def generate(self, rng: random.Random, complexity: int) -> Sample:

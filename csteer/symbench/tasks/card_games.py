@@ -14,8 +14,9 @@ import string
 from collections.abc import Callable
 from typing import Any
 
-from csteer.symbench.base import Sample, Task, Verdict, register
-from csteer.symbench.tasks._b_common import QuestionSolutionLayout, answer_body, letters_list
+from csteer.symbench.answers import answer_body, letters_list
+from csteer.symbench.base import Sample, Verdict, register
+from csteer.symbench.layout import SampleFolderTask
 
 
 def _single_int(body: str) -> int | None:
@@ -93,13 +94,14 @@ def parsed_sample(
 
 
 @register
-class Mahjong(QuestionSolutionLayout, Task):
+class Mahjong(SampleFolderTask):
     id = "mahjong"
     paper_name = "Mahjong"
     split = "seen"
     description = "Follow add/remove rounds of letter cards and judge the final round: Pass 0, Peng 1, Chi 2."
     answer_format = "one digit, <<<0>>>, <<<1>>> or <<<2>>>"
     data_dirs = ("mahjong_pattern_dataset",)
+    folder_name_ids = True
     complexities = (1, 2, 3, 4, 5)
 
     def from_stored(self, sample_id: str, question: str, data: Any) -> Sample:
@@ -119,9 +121,9 @@ class Mahjong(QuestionSolutionLayout, Task):
         }
 
     def verify(self, sample: Sample, answer_text: str) -> Verdict:
-        body, bad = answer_body(answer_text)
-        if bad:
-            return bad
+        body = answer_body(answer_text)
+        if isinstance(body, Verdict):
+            return body
         got = _single_int(body)
         names = {0: "Pass", 1: "Peng", 2: "Chi"}
         if got is None:
@@ -195,13 +197,14 @@ def count_score(meta: dict[str, Any]) -> int:
 
 
 @register
-class StatisticalCounting(QuestionSolutionLayout, Task):
+class StatisticalCounting(SampleFolderTask):
     id = "statistical_counting"
     paper_name = "Statistical Counting"
     split = "seen"
     description = "Score a letter string: each run of a repeated letter adds that letter's score."
     answer_format = "one integer, e.g. <<<5>>>"
     data_dirs = ("statistical_counting_dataset",)
+    folder_name_ids = True
     complexities = (1, 2, 3, 4, 5)
 
     def from_stored(self, sample_id: str, question: str, data: Any) -> Sample:
@@ -217,9 +220,9 @@ class StatisticalCounting(QuestionSolutionLayout, Task):
         }
 
     def verify(self, sample: Sample, answer_text: str) -> Verdict:
-        body, bad = answer_body(answer_text)
-        if bad:
-            return bad
+        body = answer_body(answer_text)
+        if isinstance(body, Verdict):
+            return body
         got = _single_int(body)
         if got is None:
             return Verdict(False, "expected one integer")
@@ -285,13 +288,15 @@ def arrangement_parse(question: str) -> dict[str, Any]:
 
 
 @register
-class ConstrainedLinearArrangement(QuestionSolutionLayout, Task):
+class ConstrainedLinearArrangement(SampleFolderTask):
     id = "constrained_linear_arrangement"
     paper_name = "Cons. Linear Arrange."
     split = "seen"
     description = "Deduce the opponent's cards (each used once) from your cards and each round's result."
     answer_format = "a list of letters, e.g. <<<A,B,C>>>"
     data_dirs = ("constrained_linear_arrangement",)
+    folder_name_ids = True
+    solution_key = "solution"
     complexities = (1, 2, 3, 4, 5)
 
     def from_stored(self, sample_id: str, question: str, data: Any) -> Sample:
@@ -301,9 +306,9 @@ class ConstrainedLinearArrangement(QuestionSolutionLayout, Task):
         return None if sample.solution is None else "<<<" + ",".join(sample.solution) + ">>>"
 
     def verify(self, sample: Sample, answer_text: str) -> Verdict:
-        body, bad = answer_body(answer_text)
-        if bad:
-            return bad
+        body = answer_body(answer_text)
+        if isinstance(body, Verdict):
+            return body
         got = letters_list(body)
         if got is None:
             return Verdict(False, "expected a list of card letters")

@@ -7,19 +7,12 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Iterator
 from fractions import Fraction
-from pathlib import Path
+from typing import Any
 
-from csteer.symbench.base import Sample, Task, Verdict, register
-from csteer.symbench.tasks._layout_c import (
-    MalformedAnswer,
-    guarded,
-    iter_sample_dirs,
-    new_sample_id,
-    read_sample_files,
-    write_sample_files,
-)
+from csteer.symbench.answers import MalformedAnswer, guarded
+from csteer.symbench.base import Sample, Verdict, register
+from csteer.symbench.layout import SampleFolderTask, new_sample_id
 
 _COUNTS = {1: 3, 2: 4, 3: 5, 4: 6, 5: 8, 6: 10, 7: 15, 8: 20}
 _TOKEN = re.compile(r"\d+|[-+*/()]")
@@ -112,7 +105,7 @@ def _random_expression(rng: random.Random, numbers: list[int]) -> tuple[Fraction
 
 
 @register
-class CombinatorialCalculation(Task):
+class CombinatorialCalculation(SampleFolderTask):
     id = "combinatorial_calculation"
     paper_name = "Combinatorial Calcul."
     split = "unseen"
@@ -151,17 +144,10 @@ class CombinatorialCalculation(Task):
             return Verdict(False, f"evaluates to {value}, not {target}")
         return Verdict(True, f"uses {numbers} in order and evaluates to {target}")
 
-    def load_dir(self, root: Path) -> Iterator[Sample]:
-        for sample_id, folder in iter_sample_dirs(root, self.data_dirs):
-            question, solution = read_sample_files(folder)
-            m = re.search(r"the input numbers are: ([\d, ]+), the target values is: (-?\d+)", question)
-            numbers = [int(v) for v in m.group(1).split(",")]  # type: ignore[union-attr]
-            yield Sample(
-                self.id, sample_id, question, solution, {"numbers": numbers, "target": int(m.group(2))}
-            )  # type: ignore[union-attr]
-
-    def write_sample(self, sample: Sample, out_dir: Path) -> Path:
-        return write_sample_files(self, sample, out_dir, sample.solution)
+    def from_stored(self, sample_id: str, question: str, solution: Any) -> Sample:
+        m = re.search(r"the input numbers are: ([\d, ]+), the target values is: (-?\d+)", question)
+        numbers = [int(v) for v in m.group(1).split(",")]  # type: ignore[union-attr]
+        return Sample(self.id, sample_id, question, solution, {"numbers": numbers, "target": int(m.group(2))})  # type: ignore[union-attr]
 
     def reference_answer(self, sample: Sample) -> str:
         """The stored reference solution written as an answer."""

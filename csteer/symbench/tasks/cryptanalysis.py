@@ -10,19 +10,12 @@ import itertools
 import random
 import re
 import string
-from collections.abc import Iterator, Sequence
-from pathlib import Path
+from collections.abc import Sequence
+from typing import Any
 
-from csteer.symbench.answers import parse_literal
-from csteer.symbench.base import Sample, Task, Verdict, register
-from csteer.symbench.tasks._layout_c import (
-    MalformedAnswer,
-    guarded,
-    iter_sample_dirs,
-    new_sample_id,
-    read_sample_files,
-    write_sample_files,
-)
+from csteer.symbench.answers import MalformedAnswer, guarded, parse_literal
+from csteer.symbench.base import Sample, Verdict, register
+from csteer.symbench.layout import SampleFolderTask, new_sample_id
 
 _KINDS = {
     "number": ("number", "numbers", "too small", "too large"),
@@ -100,7 +93,7 @@ def parse_password(content: str) -> list[str]:
 
 
 @register
-class Cryptanalysis(Task):
+class Cryptanalysis(SampleFolderTask):
     id = "cryptanalysis"
     paper_name = "Cryptanalysis"
     split = "unseen"
@@ -148,13 +141,8 @@ class Cryptanalysis(Task):
             True, f"{''.join(password)} is consistent with all {len(sample.meta['conditions'])} conditions"
         )
 
-    def load_dir(self, root: Path) -> Iterator[Sample]:
-        for sample_id, folder in iter_sample_dirs(root, self.data_dirs):
-            question, solution = read_sample_files(folder)
-            yield Sample(self.id, sample_id, question, solution, {"conditions": parse_conditions(question)})
-
-    def write_sample(self, sample: Sample, out_dir: Path) -> Path:
-        return write_sample_files(self, sample, out_dir, sample.solution)
+    def from_stored(self, sample_id: str, question: str, solution: Any) -> Sample:
+        return Sample(self.id, sample_id, question, solution, {"conditions": parse_conditions(question)})
 
     def reference_answer(self, sample: Sample) -> str:
         """The stored reference solution written as an answer."""

@@ -8,19 +8,11 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Iterator
-from pathlib import Path
+from typing import Any
 
-from csteer.symbench.base import Sample, Task, Verdict, register
-from csteer.symbench.tasks._layout_c import (
-    MalformedAnswer,
-    guarded,
-    ints_in,
-    iter_sample_dirs,
-    new_sample_id,
-    read_sample_files,
-    write_sample_files,
-)
+from csteer.symbench.answers import MalformedAnswer, guarded, ints_in
+from csteer.symbench.base import Sample, Verdict, register
+from csteer.symbench.layout import SampleFolderTask, new_sample_id
 
 _SIZES = {1: 8, 2: 8, 3: 10, 4: 12, 5: 14}
 
@@ -91,7 +83,7 @@ def check_queens(board: list[str], queens: set[tuple[int, int]]) -> str | None:
 
 
 @register
-class EightQueens(Task):
+class EightQueens(SampleFolderTask):
     id = "eight_queens"
     paper_name = "Eight Queen"
     split = "unseen"
@@ -139,13 +131,8 @@ class EightQueens(Task):
             problem is None, problem or f"{len(board)} non-attacking queens, givens kept, no blocked cell"
         )
 
-    def load_dir(self, root: Path) -> Iterator[Sample]:
-        for sample_id, folder in iter_sample_dirs(root, self.data_dirs):
-            question, solution = read_sample_files(folder)
-            yield Sample(self.id, sample_id, question, solution, {"board": parse_board(question)})
-
-    def write_sample(self, sample: Sample, out_dir: Path) -> Path:
-        return write_sample_files(self, sample, out_dir, sample.solution)
+    def from_stored(self, sample_id: str, question: str, solution: Any) -> Sample:
+        return Sample(self.id, sample_id, question, solution, {"board": parse_board(question)})
 
     def reference_answer(self, sample: Sample) -> str:
         """The stored reference solution written as an answer."""

@@ -19,8 +19,9 @@ from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 
+from csteer.fileio import atomic_write_text
+from csteer.symbench.answers import answer_body
 from csteer.symbench.base import Sample, Task, Verdict, register
-from csteer.symbench.tasks._b_common import answer_body, atomic_write_text
 
 _OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
 MAX_EXPR_CHARS = 4000
@@ -147,9 +148,9 @@ class Game24(Task):
     complexities = (1, 2, 3, 4, 5)
 
     def verify(self, sample: Sample, answer_text: str) -> Verdict:
-        body, bad = answer_body(answer_text)
-        if bad:
-            return bad
+        body = answer_body(answer_text)
+        if isinstance(body, Verdict):
+            return body
         target = Fraction(sample.meta["target"])
         expr = _normalize(body)
         if "=" in expr:

@@ -4,19 +4,11 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Iterator
-from pathlib import Path
+from typing import Any
 
-from csteer.symbench.base import Sample, Task, Verdict, register
-from csteer.symbench.tasks._layout_c import (
-    MalformedAnswer,
-    guarded,
-    ints_in,
-    iter_sample_dirs,
-    new_sample_id,
-    read_sample_files,
-    write_sample_files,
-)
+from csteer.symbench.answers import MalformedAnswer, guarded, ints_in
+from csteer.symbench.base import Sample, Verdict, register
+from csteer.symbench.layout import SampleFolderTask, new_sample_id
 
 # ---------------------------------------------------------------- Reversi
 
@@ -77,7 +69,7 @@ def _reversi_question(n: int, board: list[list[str]], rounds: list[tuple[int, in
 
 
 @register
-class Reversi(Task):
+class Reversi(SampleFolderTask):
     id = "reversi"
     paper_name = "Reversi"
     split = "seen"
@@ -142,26 +134,21 @@ class Reversi(Task):
             False, f"{len(wrong)} cells differ from the replayed board, e.g. {', '.join(wrong[:5])}"
         )
 
-    def load_dir(self, root: Path) -> Iterator[Sample]:
-        for sample_id, folder in iter_sample_dirs(root, self.data_dirs):
-            question, solution = read_sample_files(folder)
-            n = int(re.search(r"Given: n=(\d+)", question).group(1))  # type: ignore[union-attr]
-            me = "0" if "you play black" in question else "1"
-            them = "1" if me == "0" else "0"
-            moves = [
-                [int(r), int(c), me if who == "Your's" else them]
-                for who, r, c in re.findall(
-                    r"Round \d+: (Your's|The opponent's) landing position is \((\d+),(\d+)\)", question
-                )
-            ]
-            # The original questions print the board *after* the listed rounds as "the previous round"; their
-            # reference solutions replay the rounds from the opening position. Generated samples store the
-            # real starting board in solution.json ("start_board").
-            start = solution.get("start_board") or ["".join(row) for row in reversi_start(n)]
-            yield Sample(self.id, sample_id, question, solution, {"n": n, "start": start, "moves": moves})
-
-    def write_sample(self, sample: Sample, out_dir: Path) -> Path:
-        return write_sample_files(self, sample, out_dir, sample.solution)
+    def from_stored(self, sample_id: str, question: str, solution: Any) -> Sample:
+        n = int(re.search(r"Given: n=(\d+)", question).group(1))  # type: ignore[union-attr]
+        me = "0" if "you play black" in question else "1"
+        them = "1" if me == "0" else "0"
+        moves = [
+            [int(r), int(c), me if who == "Your's" else them]
+            for who, r, c in re.findall(
+                r"Round \d+: (Your's|The opponent's) landing position is \((\d+),(\d+)\)", question
+            )
+        ]
+        # The original questions print the board *after* the listed rounds as "the previous round"; their
+        # reference solutions replay the rounds from the opening position. Generated samples store the
+        # real starting board in solution.json ("start_board").
+        start = solution.get("start_board") or ["".join(row) for row in reversi_start(n)]
+        return Sample(self.id, sample_id, question, solution, {"n": n, "start": start, "moves": moves})
 
     def reference_answer(self, sample: Sample) -> str:
         """The stored reference solution written as an answer."""
@@ -209,7 +196,7 @@ def _game_question(grid: list[list[int]], start: tuple[int, int], moves: str) ->
 
 
 @register
-class Game2048(Task):
+class Game2048(SampleFolderTask):
     id = "game_2048"
     paper_name = "2048"
     split = "unseen"
@@ -249,19 +236,14 @@ class Game2048(Task):
             return Verdict(True, "matrix matches the replayed moves")
         return Verdict(False, f"expected {expected}, got {[values[i * n : i * n + n] for i in range(n)]}")
 
-    def load_dir(self, root: Path) -> Iterator[Sample]:
-        for sample_id, folder in iter_sample_dirs(root, self.data_dirs):
-            question, solution = read_sample_files(folder)
-            m = re.search(
-                r"position \((\d+), (\d+)\) using the sequence '([udlr]*)':\n(.*?)\n\nWhat is", question, re.S
-            )
-            r, c, moves, body = m.groups()  # type: ignore[union-attr]
-            grid = [[int(v) for v in line.split(",")] for line in body.strip().splitlines()]
-            meta = {"grid": grid, "start": [int(r) - 1, int(c) - 1], "moves": moves}
-            yield Sample(self.id, sample_id, question, solution, meta)
-
-    def write_sample(self, sample: Sample, out_dir: Path) -> Path:
-        return write_sample_files(self, sample, out_dir, sample.solution)
+    def from_stored(self, sample_id: str, question: str, solution: Any) -> Sample:
+        m = re.search(
+            r"position \((\d+), (\d+)\) using the sequence '([udlr]*)':\n(.*?)\n\nWhat is", question, re.S
+        )
+        r, c, moves, body = m.groups()  # type: ignore[union-attr]
+        grid = [[int(v) for v in line.split(",")] for line in body.strip().splitlines()]
+        meta = {"grid": grid, "start": [int(r) - 1, int(c) - 1], "moves": moves}
+        return Sample(self.id, sample_id, question, solution, meta)
 
     def reference_answer(self, sample: Sample) -> str:
         """The stored reference solution written as an answer."""

@@ -13,11 +13,10 @@ import random
 import re
 import string
 from fractions import Fraction
-from typing import Any
 
-from csteer.symbench.answers import parse_literal, parse_number
-from csteer.symbench.base import Sample, Task, Verdict, register
-from csteer.symbench.tasks._b_common import QuestionSolutionLayout, answer_body, flatten
+from csteer.symbench.answers import answer_body, flatten, parse_literal, parse_number
+from csteer.symbench.base import Sample, Verdict, register
+from csteer.symbench.layout import SampleFolderTask
 
 AVG_TOL = Fraction(1, 100)  # averages may be rounded to two decimals
 
@@ -55,7 +54,7 @@ def pool(matrix: list[list[int]], n: int, kind: str) -> list[list[Fraction]]:
         row = []
         for j in range(size - n + 1):
             window = [Fraction(matrix[i + a][j + b]) for a in range(n) for b in range(n)]
-            row.append(max(window) if kind == "max" else sum(window) / len(window))
+            row.append(max(window) if kind == "max" else sum(window, Fraction(0)) / len(window))
         out.append(row)
     return out
 
@@ -79,19 +78,21 @@ def _json_num(x: Fraction) -> int | float:
 
 
 @register
-class Pooling(QuestionSolutionLayout, Task):
+class Pooling(SampleFolderTask):
     id = "pooling"
     paper_name = "Pooling"
     split = "seen"
     description = "Apply max or average pooling with an n*n sliding window (stride 1) to a matrix."
     answer_format = "the pooled matrix row by row, e.g. <<<1,2,3,4>>> or <<<[[1,2],[3,4]]>>>"
     data_dirs = ("pooling_dataset",)
+    folder_name_ids = True
+    solution_key = "solution"
     complexities = (1, 2, 3, 4)
 
     def verify(self, sample: Sample, answer_text: str) -> Verdict:
-        body, bad = answer_body(answer_text)
-        if bad:
-            return bad
+        body = answer_body(answer_text)
+        if isinstance(body, Verdict):
+            return body
         got = _numbers(body)
         if got is None:
             return Verdict(False, "expected a list of numbers")
@@ -156,19 +157,21 @@ def light_question(n: int, state: list[list[int]], buttons: dict[str, list], ope
 
 
 @register
-class LightPuzzles(QuestionSolutionLayout, Task):
+class LightPuzzles(SampleFolderTask):
     id = "light_puzzles"
     paper_name = "Light Puzzles"
     split = "seen"
     description = "Apply button presses that toggle lights on an n*n grid and report the final grid."
     answer_format = "the n*n lights row by row as 0/1, e.g. <<<0,1,1,0>>>"
     data_dirs = ("light_puzzles_dataset",)
+    folder_name_ids = True
+    solution_key = "solution"
     complexities = (1, 2, 3, 4)
 
     def verify(self, sample: Sample, answer_text: str) -> Verdict:
-        body, bad = answer_body(answer_text)
-        if bad:
-            return bad
+        body = answer_body(answer_text)
+        if isinstance(body, Verdict):
+            return body
         items = _answer_values(body)
         if items is not None and len(items) == 1 and re.fullmatch(r"[01]+", items[0]):
             items = list(items[0])  # "0110..." written without separators
@@ -231,19 +234,21 @@ def matrix_question(matrix: list[list[str]]) -> str:
 
 
 @register
-class MatrixTransformation(QuestionSolutionLayout, Task):
+class MatrixTransformation(SampleFolderTask):
     id = "matrix_transformation"
     paper_name = "Matrix Transformation"
     split = "seen"
     description = "Rotate a letter matrix 90 degrees clockwise."
     answer_format = "the rotated matrix row by row, e.g. <<<A,B,C,D>>>"
     data_dirs = ("matrix_transformation_dataset",)
+    folder_name_ids = True
+    solution_key = "solution"
     complexities = (1, 2, 3, 4, 5)
 
     def verify(self, sample: Sample, answer_text: str) -> Verdict:
-        body, bad = answer_body(answer_text)
-        if bad:
-            return bad
+        body = answer_body(answer_text)
+        if isinstance(body, Verdict):
+            return body
         items = _answer_values(body)
         if items is None:
             return Verdict(False, "expected a list of matrix entries")
@@ -276,7 +281,3 @@ class MatrixTransformation(QuestionSolutionLayout, Task):
             if sample.solution is None
             else "<<<" + ",".join(x for r in sample.solution for x in r) + ">>>"
         )
-
-    def from_stored(self, sample_id: str, question: str, data: Any) -> Sample:
-        meta = {k: v for k, v in data.items() if k != "solution"}
-        return Sample(self.id, sample_id, question, data.get("solution"), meta)

@@ -8,23 +8,18 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Sequence
+from typing import Any
 
-from csteer.symbench.base import Sample, Task, Verdict, register
-from csteer.symbench.tasks._layout_c import (
-    MalformedAnswer,
-    guarded,
-    iter_sample_dirs,
-    new_sample_id,
-    read_sample_files,
-    write_sample_files,
-)
+from csteer.symbench.answers import MalformedAnswer, guarded
+from csteer.symbench.base import Sample, Verdict, register
+from csteer.symbench.layout import SampleFolderTask, new_sample_id
 
 Grid = list[list["str | int | None"]]
+Cells = Sequence[Sequence["str | int | None"]]  # a grid only read
 
 
-def _check_givens(grid: Grid, answer: Grid) -> str | None:
+def _check_givens(grid: Cells, answer: Cells) -> str | None:
     for r, row in enumerate(grid):
         for c, given in enumerate(row):
             if given not in (None, 0) and answer[r][c] != given:
@@ -32,7 +27,7 @@ def _check_givens(grid: Grid, answer: Grid) -> str | None:
     return None
 
 
-def _check_lines(answer: Grid, symbols: set) -> str | None:
+def _check_lines(answer: Cells, symbols: set) -> str | None:
     for r, row in enumerate(answer):
         if set(row) != symbols:
             return f"row {r} is not a permutation of the symbols"
@@ -53,7 +48,7 @@ def parse_letter_grid(question: str) -> Grid:
     return [[cell.strip() or None for cell in row] for row in rows]
 
 
-def _letter_question(grid: Grid) -> str:
+def _letter_question(grid: Sequence[Sequence[str | None]]) -> str:
     rows = "\n".join(",".join(cell or "" for cell in row) for row in grid)
     return (
         "Given a 7x7 grid of letters {a..g}, some cells are pre-filled. Fill the rest so that:\n"
@@ -67,7 +62,7 @@ def _letter_question(grid: Grid) -> str:
 
 
 @register
-class LetterLogicDiagram(Task):
+class LetterLogicDiagram(SampleFolderTask):
     id = "letter_logic_diagram"
     paper_name = "Letter Logic Diagram"
     split = "seen"
@@ -102,13 +97,8 @@ class LetterLogicDiagram(Task):
             problem is None, problem or "valid completion: rows, columns, diagonal and givens hold"
         )
 
-    def load_dir(self, root: Path) -> Iterator[Sample]:
-        for sample_id, folder in iter_sample_dirs(root, self.data_dirs):
-            question, solution = read_sample_files(folder)
-            yield Sample(self.id, sample_id, question, solution, {"grid": parse_letter_grid(question)})
-
-    def write_sample(self, sample: Sample, out_dir: Path) -> Path:
-        return write_sample_files(self, sample, out_dir, sample.solution)
+    def from_stored(self, sample_id: str, question: str, solution: Any) -> Sample:
+        return Sample(self.id, sample_id, question, solution, {"grid": parse_letter_grid(question)})
 
     def reference_answer(self, sample: Sample) -> str:
         """The stored reference solution written as an answer."""
@@ -148,7 +138,7 @@ def random_sudoku(rng: random.Random) -> list[list[int]]:
 
 
 @register
-class StandardSudoku(Task):
+class StandardSudoku(SampleFolderTask):
     id = "standard_sudoku"
     paper_name = "Standard Sudoku"
     split = "seen"
@@ -181,13 +171,8 @@ class StandardSudoku(Task):
                 break
         return Verdict(problem is None, problem or "valid Sudoku that keeps every given")
 
-    def load_dir(self, root: Path) -> Iterator[Sample]:
-        for sample_id, folder in iter_sample_dirs(root, self.data_dirs):
-            question, solution = read_sample_files(folder)
-            yield Sample(self.id, sample_id, question, solution, {"puzzle": parse_sudoku(question)})
-
-    def write_sample(self, sample: Sample, out_dir: Path) -> Path:
-        return write_sample_files(self, sample, out_dir, sample.solution)
+    def from_stored(self, sample_id: str, question: str, solution: Any) -> Sample:
+        return Sample(self.id, sample_id, question, solution, {"puzzle": parse_sudoku(question)})
 
     def reference_answer(self, sample: Sample) -> str:
         """The stored reference solution written as an answer."""

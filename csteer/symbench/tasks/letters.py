@@ -17,9 +17,10 @@ import string
 from collections.abc import Iterator
 from pathlib import Path
 
+from csteer.fileio import atomic_write_text
 from csteer.symbench.answers import MAX_ANSWER_CHARS, answer_core
 from csteer.symbench.base import Sample, Task, Verdict, register
-from csteer.symbench.files import atomic_write_text, content_tag, relative_id
+from csteer.symbench.layout import content_tag, natural_key, relative_id
 
 # complexity -> (min length, max length, letter counts drawn from), as in the original folders
 LEVELS: dict[int, tuple[int, int, tuple[int, ...]]] = {
@@ -124,7 +125,7 @@ class Letters(Task):
         for length_dir in sorted(base.iterdir(), key=_length_key):
             if not (length_dir.is_dir() and _SET_DIR.match(length_dir.name)):
                 continue
-            for folder in sorted(length_dir.iterdir(), key=_sample_key):
+            for folder in sorted(length_dir.iterdir(), key=lambda p: natural_key(p.name)):
                 m = _SAMPLE_DIR.match(folder.name)
                 words = folder / "test_words.json"
                 if not (m and words.is_file()):
@@ -143,7 +144,3 @@ class Letters(Task):
 def _length_key(path: Path) -> tuple[int, str]:
     m = _SET_DIR.match(path.name)
     return (int(m.group(1)) if m else 10**9, path.name)
-
-
-def _sample_key(path: Path) -> tuple:
-    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", path.name))

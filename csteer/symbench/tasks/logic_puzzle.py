@@ -12,9 +12,9 @@ import random
 import re
 from typing import Any
 
-from csteer.symbench.answers import parse_literal
-from csteer.symbench.base import Sample, Task, Verdict, register
-from csteer.symbench.tasks._b_common import QuestionSolutionLayout, answer_body
+from csteer.symbench.answers import answer_body, parse_literal
+from csteer.symbench.base import Sample, Verdict, register
+from csteer.symbench.layout import SampleFolderTask
 
 LEVELS: dict[int, tuple[int, int, str]] = {
     1: (2, 3, "sum_le_4"),
@@ -40,7 +40,9 @@ def parse_positions(body: str) -> list[tuple[int, int]] | None:
         if all(type(x) is int for p in value for x in p):
             return [(p[0], p[1]) for p in value]
         return None
-    pairs = re.findall(r"\(?\s*(\d{1,9})\s*[ ,]\s*(\d{1,9})\s*\)?", body)  # bounded: no quadratic backtracking
+    pairs = re.findall(
+        r"\(?\s*(\d{1,9})\s*[ ,]\s*(\d{1,9})\s*\)?", body
+    )  # bounded: no quadratic backtracking
     leftover = re.sub(r"\(?\s*\d{1,9}\s*[ ,]\s*\d{1,9}\s*\)?", "", body)
     if not pairs or re.search(r"[^\s,;\[\]]", leftover):
         return None
@@ -96,7 +98,7 @@ def question_for(grid: list[list[int]], count: int, kind: str, first: list[int],
 
 
 @register
-class LogicPuzzle(QuestionSolutionLayout, Task):
+class LogicPuzzle(SampleFolderTask):
     id = "logic_puzzle"
     paper_name = "Logical Puzzle"
     split = "seen"
@@ -105,6 +107,7 @@ class LogicPuzzle(QuestionSolutionLayout, Task):
     )
     answer_format = "positions as 'row column' pairs, e.g. <<<0 3, 1 0, 2 4>>>"
     data_dirs = ("logic_puzzle_dataset",)
+    folder_name_ids = True
     complexities = (1, 2, 3, 4, 5)
 
     def from_stored(self, sample_id: str, question: str, data: Any) -> Sample:
@@ -133,9 +136,9 @@ class LogicPuzzle(QuestionSolutionLayout, Task):
         )
 
     def verify(self, sample: Sample, answer_text: str) -> Verdict:
-        body, bad = answer_body(answer_text)
-        if bad:
-            return bad
+        body = answer_body(answer_text)
+        if isinstance(body, Verdict):
+            return body
         cells = parse_positions(body)
         if cells is None:
             return Verdict(False, "expected positions as 'row column' pairs")
@@ -152,7 +155,7 @@ class LogicPuzzle(QuestionSolutionLayout, Task):
             if kind == "product_gt_0":
                 # plant a solution: distinct positive numbers on chosen cells (products are then > 0)
                 others = [(r, c) for r in range(n) for c in range(n) if [r, c] != first]
-                chosen = [tuple(first), *rng.sample(others, count - 1)]
+                chosen: list[tuple[int, int]] = [(first[0], first[1]), *rng.sample(others, count - 1)]
                 for (r, c), v in zip(chosen, rng.sample(range(1, hi + 1), count), strict=True):
                     grid[r][c] = v
             meta = {

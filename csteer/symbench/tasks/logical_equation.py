@@ -13,9 +13,9 @@ import string
 from fractions import Fraction
 from typing import Any
 
-from csteer.symbench.answers import parse_literal
-from csteer.symbench.base import Sample, Task, Verdict, register
-from csteer.symbench.tasks._b_common import QuestionSolutionLayout, answer_body, number_tokens
+from csteer.symbench.answers import answer_body, number_tokens, parse_literal
+from csteer.symbench.base import Sample, Verdict, register
+from csteer.symbench.layout import SampleFolderTask
 
 _CONSTRAINT = re.compile(
     r"^\s*\d+\.\s*(?:"
@@ -117,25 +117,23 @@ def question_for(letters: list[str], numbers: list[int], constraints: list[list]
 
 
 @register
-class LogicalEquation(QuestionSolutionLayout, Task):
+class LogicalEquation(SampleFolderTask):
     id = "logical_equation"
     paper_name = "Logical Equation"
     split = "seen"
     description = "Assign the given distinct numbers to letters so that every equation and inequality holds."
     answer_format = "the values of A, B, C, ... in order, e.g. <<<[1, 2, 3]>>>"
     data_dirs = ("logical_equation",)
+    folder_name_ids = True
     complexities = (1, 2, 3, 4, 5)
 
     def from_stored(self, sample_id: str, question: str, data: Any) -> Sample:
         return Sample(self.id, sample_id, question, data, parse_question(question))
 
-    def to_stored(self, sample: Sample) -> Any:
-        return sample.solution
-
     def verify(self, sample: Sample, answer_text: str) -> Verdict:
-        body, bad = answer_body(answer_text)
-        if bad:
-            return bad
+        body = answer_body(answer_text)
+        if isinstance(body, Verdict):
+            return body
         value = parse_literal(body)
         if not isinstance(value, list):
             tokens = number_tokens(body)
@@ -166,8 +164,8 @@ class LogicalEquation(QuestionSolutionLayout, Task):
         numbers = sorted(rng.sample(POOL, n_letters))
         while True:
             assign = dict(zip(letters, rng.sample(numbers, n_letters), strict=True))
-            constraints = [_random_constraint(rng, letters, assign) for _ in range(n_rules * 3)]
-            constraints = [c for c in constraints if c][:n_rules]
+            drawn = [_random_constraint(rng, letters, assign) for _ in range(n_rules * 3)]
+            constraints = [c for c in drawn if c][:n_rules]
             # the verifier accepts any assignment meeting every constraint, so uniqueness is not needed
             if len(constraints) == n_rules:
                 break

@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 
 from csteer.symbench.answers import MAX_ANSWER_CHARS, answer_core, close_relative
 from csteer.symbench.base import Sample, Task, Verdict, register
-from csteer.symbench.files import relative_id
+from csteer.symbench.layout import relative_id
 
 FORMAT_LINE = (
     "Output final answer with the format <<<answer>>> such as <<<123.42>>>, <<<125.0>>>, <<<-9867>>>."

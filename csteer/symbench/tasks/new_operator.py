@@ -14,9 +14,9 @@ import re
 from fractions import Fraction
 from typing import Any
 
-from csteer.symbench.answers import parse_number
-from csteer.symbench.base import Sample, Task, Verdict, register
-from csteer.symbench.tasks._b_common import QuestionSolutionLayout, answer_body
+from csteer.symbench.answers import answer_body, parse_number
+from csteer.symbench.base import Sample, Verdict, register
+from csteer.symbench.layout import SampleFolderTask
 
 OPERATORS = ["#", "@", "$", "&", "%", "~"]
 _DEF = re.compile(r"Define a(\S)b to be (.+?)\.\s*$", re.M)
@@ -96,13 +96,14 @@ def question_for(defs: dict[str, str], expression: str) -> str:
 
 
 @register
-class NewOperator(QuestionSolutionLayout, Task):
+class NewOperator(SampleFolderTask):
     id = "new_operator"
     paper_name = "New Operator"
     split = "seen"
     description = "Evaluate an expression built from newly defined binary operators."
     answer_format = "one number, e.g. <<<90>>> (fractions like 11/6 and decimals accepted)"
     data_dirs = ("new_operator_dataset",)
+    folder_name_ids = True
     complexities = (1, 2, 3, 4, 5)
 
     def from_stored(self, sample_id: str, question: str, data: Any) -> Sample:
@@ -123,9 +124,9 @@ class NewOperator(QuestionSolutionLayout, Task):
         }
 
     def verify(self, sample: Sample, answer_text: str) -> Verdict:
-        body, bad = answer_body(answer_text)
-        if bad:
-            return bad
+        body = answer_body(answer_text)
+        if isinstance(body, Verdict):
+            return body
         cleaned = body.strip().strip("[]").strip()
         got = parse_number(cleaned)
         if got is None:
@@ -134,7 +135,7 @@ class NewOperator(QuestionSolutionLayout, Task):
             want = evaluate(sample.meta["expression"], sample.meta["defs"])
         except (ValueError, ZeroDivisionError) as exc:
             return Verdict(False, f"question cannot be evaluated: {exc}")
-        if abs(got - want) <= REL_TOL * max(1, abs(want)):
+        if abs(got - want) <= REL_TOL * max(Fraction(1), abs(want)):
             return Verdict(True, f"equals {_show(want)}")
         return Verdict(False, f"expected {_show(want)}, got {_show(got)}")
 

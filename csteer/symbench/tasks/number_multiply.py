@@ -18,9 +18,10 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+from csteer.fileio import atomic_write_text
 from csteer.symbench.answers import MAX_ANSWER_CHARS, answer_core
 from csteer.symbench.base import Sample, Task, Verdict, register
-from csteer.symbench.files import atomic_write_text, content_tag, relative_id
+from csteer.symbench.layout import content_tag, natural_key, relative_id
 
 # complexity -> digits of each factor (the paper's settings, easiest first)
 LEVELS: dict[int, tuple[int, ...]] = {
@@ -104,7 +105,7 @@ class NumberMultiply(Task):
             if not base.is_dir():
                 continue
             for group in sorted(p for p in base.iterdir() if p.is_dir() and _FOLDER.match(p.name)):
-                for folder in sorted(group.iterdir(), key=_natural_key):
+                for folder in sorted(group.iterdir(), key=lambda p: natural_key(p.name)):
                     values = folder / "input_value_list.txt"
                     if not values.is_file():
                         continue
@@ -136,7 +137,3 @@ def _random_factor(rng: random.Random, digits: int) -> int:
     """A signed integer with exactly `digits` digits, never 0 or +-1 (they make the task trivial)."""
     low = 2 if digits == 1 else 10 ** (digits - 1)
     return rng.randint(low, 10**digits - 1) * rng.choice((-1, 1))
-
-
-def _natural_key(path: Path) -> tuple:
-    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", path.name))

@@ -14,12 +14,11 @@ import heapq
 import math
 import random
 import re
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-from csteer.symbench.base import Sample, Task, Verdict, register
-from csteer.symbench.tasks._b_common import answer_body, iter_sample_dirs, next_sample_dir, read_qs, write_qs
+from csteer.symbench.answers import answer_body
+from csteer.symbench.base import Sample, Verdict, register
+from csteer.symbench.layout import SampleFolderTask
 
 Box = tuple[float, float, float, float]  # x_start, x_end, y_start, y_end
 Point = tuple[float, float]
@@ -225,7 +224,7 @@ def plan(meta: dict[str, Any], step: float = 0.05) -> list[Point] | None:
 
 
 @register
-class PathPlan(Task):
+class PathPlan(SampleFolderTask):
     id = "path_plan"
     paper_name = "Path Plan"
     split = "seen"
@@ -234,12 +233,14 @@ class PathPlan(Task):
     )
     answer_format = "a list of waypoints, e.g. <<<[(-1.3, -1.3), (0.45, 1.0), (1.3, 1.3)]>>>"
     data_dirs = ("path_plan_dataset",)
+    folder_name_ids = True
+    solution_key = "solution"
     complexities = (1, 2, 3, 4, 5)
 
     def verify(self, sample: Sample, answer_text: str) -> Verdict:
-        body, bad = answer_body(answer_text)
-        if bad:
-            return bad
+        body = answer_body(answer_text)
+        if isinstance(body, Verdict):
+            return body
         points = parse_waypoints(body)
         if points is None:
             return Verdict(False, "expected a list of (x, y) waypoints")
@@ -252,16 +253,10 @@ class PathPlan(Task):
             return None
         return "<<<[" + ", ".join(f"({x}, {y})" for x, y in sample.solution) + "]>>>"
 
-    def load_dir(self, root: Path) -> Iterator[Sample]:
-        for folder in iter_sample_dirs(root, self.data_dirs[0]):
-            question, data = read_qs(folder)
-            meta = {k: data[k] for k in ("boxes", "start", "end", "visit", "avoid", "instruction")}
-            meta["complexity"] = data.get("complexity")
-            yield Sample(self.id, folder.name, question, data.get("solution"), meta)
-
-    def write_sample(self, sample: Sample, out_dir: Path) -> Path:
-        folder = next_sample_dir(Path(out_dir) / self.data_dirs[0])
-        return write_qs(folder, sample.question, {**sample.meta, "solution": sample.solution})
+    def from_stored(self, sample_id: str, question: str, data: Any) -> Sample:
+        meta = {k: data[k] for k in ("boxes", "start", "end", "visit", "avoid", "instruction")}
+        meta["complexity"] = data.get("complexity")
+        return Sample(self.id, sample_id, question, data.get("solution"), meta)
 
     def generate(self, rng: random.Random, complexity: int) -> Sample:
         n_boxes, n_visit, n_avoid = LEVELS.get(complexity, LEVELS[2])

@@ -4,19 +4,11 @@ from __future__ import annotations
 
 import random
 import string
-from collections.abc import Iterator
-from pathlib import Path
+from typing import Any
 
-from csteer.symbench.base import Sample, Task, Verdict, register
-from csteer.symbench.tasks._layout_c import (
-    MalformedAnswer,
-    guarded,
-    ints_in,
-    iter_sample_dirs,
-    new_sample_id,
-    read_sample_files,
-    write_sample_files,
-)
+from csteer.symbench.answers import MalformedAnswer, guarded, ints_in
+from csteer.symbench.base import Sample, Verdict, register
+from csteer.symbench.layout import SampleFolderTask, new_sample_id
 
 _INTRO = (
     "Given a character matrix, your task is to identify the positions of all squares with a length of at least 3 "
@@ -57,7 +49,7 @@ def square_corners(matrix: list[list[str]]) -> set[tuple[int, int]]:
 
 
 @register
-class PatternRecognition(Task):
+class PatternRecognition(SampleFolderTask):
     id = "pattern_recognition"
     paper_name = "Pattern Recognition"
     split = "seen"
@@ -100,13 +92,8 @@ class PatternRecognition(Task):
             False, f"({answer[0]}, {answer[1]}) is not a square's corner; expected one of {sorted(corners)}"
         )
 
-    def load_dir(self, root: Path) -> Iterator[Sample]:
-        for sample_id, folder in iter_sample_dirs(root, self.data_dirs):
-            question, solution = read_sample_files(folder)
-            yield Sample(self.id, sample_id, question, solution, {"matrix": parse_matrix(question)})
-
-    def write_sample(self, sample: Sample, out_dir: Path) -> Path:
-        return write_sample_files(self, sample, out_dir, sample.solution)
+    def from_stored(self, sample_id: str, question: str, solution: Any) -> Sample:
+        return Sample(self.id, sample_id, question, solution, {"matrix": parse_matrix(question)})
 
     def reference_answer(self, sample: Sample) -> str:
         """The stored reference solution written as an answer."""

@@ -9,19 +9,11 @@ from __future__ import annotations
 import random
 import re
 import string
-from collections.abc import Iterator
-from pathlib import Path
+from typing import Any
 
-from csteer.symbench.answers import parse_literal
-from csteer.symbench.base import Sample, Task, Verdict, register
-from csteer.symbench.tasks._layout_c import (
-    MalformedAnswer,
-    guarded,
-    iter_sample_dirs,
-    new_sample_id,
-    read_sample_files,
-    write_sample_files,
-)
+from csteer.symbench.answers import MalformedAnswer, guarded, parse_literal
+from csteer.symbench.base import Sample, Verdict, register
+from csteer.symbench.layout import SampleFolderTask, new_sample_id
 
 # (kind, regex); positions are 1-based as in the question
 _CONSTRAINTS = (
@@ -86,7 +78,7 @@ def parse_order(content: str) -> list[str]:
 
 
 @register
-class PermutationsCombinations(Task):
+class PermutationsCombinations(SampleFolderTask):
     id = "permutations_combinations"
     paper_name = "Permut. and Combina."
     split = "unseen"
@@ -130,24 +122,17 @@ class PermutationsCombinations(Task):
         if sorted(order) != sorted(items):
             return Verdict(False, f"{order[:20]} is not an arrangement of all {len(items)} books {items}")
         for i, constraint in enumerate(sample.meta["constraints"], 1):
-            if not holds(tuple(constraint), order):  # type: ignore[arg-type]
+            if not holds(tuple(constraint), order):
                 return Verdict(False, f"constraint {i} ({' '.join(constraint)}) is violated")
         return Verdict(
             True, f"a full arrangement satisfying all {len(sample.meta['constraints'])} constraints"
         )
 
-    def load_dir(self, root: Path) -> Iterator[Sample]:
-        for sample_id, folder in iter_sample_dirs(root, self.data_dirs):
-            question, solution = read_sample_files(folder)
-            labels = re.search(r"books labeled ([A-Z, ]+) on a shelf", question).group(1)  # type: ignore[union-attr]
-            items = [v.strip() for v in labels.split(",")]
-            constraints = [
-                list(parse_constraint(t)) for t in re.findall(r"^\d+\. (Book .*)$", question, re.M)
-            ]
-            yield Sample(self.id, sample_id, question, solution, {"items": items, "constraints": constraints})
-
-    def write_sample(self, sample: Sample, out_dir: Path) -> Path:
-        return write_sample_files(self, sample, out_dir, sample.solution)
+    def from_stored(self, sample_id: str, question: str, solution: Any) -> Sample:
+        labels = re.search(r"books labeled ([A-Z, ]+) on a shelf", question).group(1)  # type: ignore[union-attr]
+        items = [v.strip() for v in labels.split(",")]
+        constraints = [list(parse_constraint(t)) for t in re.findall(r"^\d+\. (Book .*)$", question, re.M)]
+        return Sample(self.id, sample_id, question, solution, {"items": items, "constraints": constraints})
 
     def reference_answer(self, sample: Sample) -> str:
         """The stored reference solution written as an answer."""

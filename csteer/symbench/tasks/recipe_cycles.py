@@ -10,19 +10,11 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Iterator
-from pathlib import Path
+from typing import Any
 
-from csteer.symbench.base import Sample, Task, Verdict, register
-from csteer.symbench.tasks._layout_c import (
-    MalformedAnswer,
-    guarded,
-    ints_in,
-    iter_sample_dirs,
-    new_sample_id,
-    read_sample_files,
-    write_sample_files,
-)
+from csteer.symbench.answers import MalformedAnswer, guarded, ints_in
+from csteer.symbench.base import Sample, Verdict, register
+from csteer.symbench.layout import SampleFolderTask, new_sample_id
 
 Recipe = tuple[dict[str, int], dict[str, int]]  # (consumed, produced)
 MAX_STEPS = 100_000
@@ -109,7 +101,7 @@ def synthesis_counts(a: int, b: int, c: int) -> list[int]:
 
 
 @register
-class StringSynthesis(Task):
+class StringSynthesis(SampleFolderTask):
     id = "string_synthesis"
     paper_name = "String Synthesis"
     split = "seen"
@@ -136,15 +128,10 @@ class StringSynthesis(Task):
     def verify(self, sample: Sample, content: str) -> Verdict:
         return _counts_verdict(synthesis_counts(*sample.meta["counts"]), content, _BLOCKS)
 
-    def load_dir(self, root: Path) -> Iterator[Sample]:
-        for sample_id, folder in iter_sample_dirs(root, self.data_dirs):
-            question, solution = read_sample_files(folder)
-            m = re.search(r"we now have (\d+) \[A\], (\d+) \[B\], and (\d+) \[C\]", question)
-            counts = [int(g) for g in m.groups()]  # type: ignore[union-attr]
-            yield Sample(self.id, sample_id, question, solution, {"counts": counts})
-
-    def write_sample(self, sample: Sample, out_dir: Path) -> Path:
-        return write_sample_files(self, sample, out_dir, sample.solution)
+    def from_stored(self, sample_id: str, question: str, solution: Any) -> Sample:
+        m = re.search(r"we now have (\d+) \[A\], (\d+) \[B\], and (\d+) \[C\]", question)
+        counts = [int(g) for g in m.groups()]  # type: ignore[union-attr]
+        return Sample(self.id, sample_id, question, solution, {"counts": counts})
 
     def reference_answer(self, sample: Sample) -> str:
         """The stored reference solution written as an answer."""
@@ -212,7 +199,7 @@ def _splitting_question(rng: random.Random, a: int, b: int, c: int) -> str:
 
 
 @register
-class StringSplitting(Task):
+class StringSplitting(SampleFolderTask):
     id = "string_splitting"
     paper_name = "String Splitting"
     split = "unseen"
@@ -239,17 +226,12 @@ class StringSplitting(Task):
     def verify(self, sample: Sample, content: str) -> Verdict:
         return _counts_verdict(splitting_counts(*sample.meta["counts"]), content, _SPLIT_ORDER)
 
-    def load_dir(self, root: Path) -> Iterator[Sample]:
-        for sample_id, folder in iter_sample_dirs(root, self.data_dirs):
-            question, solution = read_sample_files(folder)
-            m = re.search(
-                r"(\d+) units of Machine A, (\d+) units of Machine B, and (\d+) units of Machine C", question
-            )
-            counts = [int(g) for g in m.groups()]  # type: ignore[union-attr]
-            yield Sample(self.id, sample_id, question, solution, {"counts": counts})
-
-    def write_sample(self, sample: Sample, out_dir: Path) -> Path:
-        return write_sample_files(self, sample, out_dir, sample.solution)
+    def from_stored(self, sample_id: str, question: str, solution: Any) -> Sample:
+        m = re.search(
+            r"(\d+) units of Machine A, (\d+) units of Machine B, and (\d+) units of Machine C", question
+        )
+        counts = [int(g) for g in m.groups()]  # type: ignore[union-attr]
+        return Sample(self.id, sample_id, question, solution, {"counts": counts})
 
     def reference_answer(self, sample: Sample) -> str:
         """The stored reference solution written as an answer."""
@@ -331,7 +313,7 @@ def _farm_labels(question: str) -> list[str]:
 
 
 @register
-class SynthesisDecomposition(Task):
+class SynthesisDecomposition(SampleFolderTask):
     id = "synthesis_decomposition"
     paper_name = "Synthesis Decompo."
     split = "unseen"
@@ -364,21 +346,16 @@ class SynthesisDecomposition(Task):
         labels = sample.meta["labels"]
         return _counts_verdict([final.get(k, 0) for k in labels], content, labels)
 
-    def load_dir(self, root: Path) -> Iterator[Sample]:
-        for sample_id, folder in iter_sample_dirs(root, self.data_dirs):
-            question, solution = read_sample_files(folder)
-            have = re.search(r"Initially there are (.*?)\.\n", question).group(1)  # type: ignore[union-attr]
-            initial = {k: int(n) for n, k in _ITEM.findall(have)}
-            recipes = parse_farm_methods(question)
-            meta = {
-                "recipes": [[c, p] for c, p in recipes],
-                "initial": initial,
-                "labels": _farm_labels(question),
-            }
-            yield Sample(self.id, sample_id, question, solution, meta)
-
-    def write_sample(self, sample: Sample, out_dir: Path) -> Path:
-        return write_sample_files(self, sample, out_dir, sample.solution)
+    def from_stored(self, sample_id: str, question: str, solution: Any) -> Sample:
+        have = re.search(r"Initially there are (.*?)\.\n", question).group(1)  # type: ignore[union-attr]
+        initial = {k: int(n) for n, k in _ITEM.findall(have)}
+        recipes = parse_farm_methods(question)
+        meta = {
+            "recipes": [[c, p] for c, p in recipes],
+            "initial": initial,
+            "labels": _farm_labels(question),
+        }
+        return Sample(self.id, sample_id, question, solution, meta)
 
     def reference_answer(self, sample: Sample) -> str:
         """The stored reference solution written as an answer (its five counts cut to the asked labels)."""

@@ -4,19 +4,12 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
+from typing import Any
 
-from csteer.symbench.answers import strip_wrappers
-from csteer.symbench.base import Sample, Task, Verdict, register
-from csteer.symbench.tasks._layout_c import (
-    MalformedAnswer,
-    guarded,
-    iter_sample_dirs,
-    new_sample_id,
-    read_sample_files,
-    write_sample_files,
-)
+from csteer.symbench.answers import MalformedAnswer, guarded, strip_wrappers
+from csteer.symbench.base import Sample, Verdict, register
+from csteer.symbench.layout import SampleFolderTask, new_sample_id
 
 
 def _plain_string(content: str, alphabet: str) -> str:
@@ -56,7 +49,7 @@ _INSERTION_TEXT = (
 
 
 @register
-class StringInsertion(Task):
+class StringInsertion(SampleFolderTask):
     id = "string_insertion"
     paper_name = "String Insertion"
     split = "seen"
@@ -91,14 +84,9 @@ class StringInsertion(Task):
             return Verdict(True, f"matches {expected}")
         return Verdict(False, f"expected {expected}, got {answer[:200]}")
 
-    def load_dir(self, root: Path) -> Iterator[Sample]:
-        for sample_id, folder in iter_sample_dirs(root, self.data_dirs):
-            question, solution = read_sample_files(folder)
-            original = re.search(r"Given the string ([A-E]+),", question).group(1)  # type: ignore[union-attr]
-            yield Sample(self.id, sample_id, question, solution, {"original_string": original})
-
-    def write_sample(self, sample: Sample, out_dir: Path) -> Path:
-        return write_sample_files(self, sample, out_dir, sample.solution)
+    def from_stored(self, sample_id: str, question: str, solution: Any) -> Sample:
+        original = re.search(r"Given the string ([A-E]+),", question).group(1)  # type: ignore[union-attr]
+        return Sample(self.id, sample_id, question, solution, {"original_string": original})
 
     def reference_answer(self, sample: Sample) -> str:
         """The stored reference solution written as an answer."""
@@ -255,7 +243,7 @@ def _deletion_question(initial: str, rules: list[str]) -> str:
 
 
 @register
-class StringDeletionModification(Task):
+class StringDeletionModification(SampleFolderTask):
     id = "string_deletion_modification"
     paper_name = "String Deletion&Modif."
     split = "seen"
@@ -297,15 +285,10 @@ class StringDeletionModification(Task):
             return Verdict(True, f"matches {states[-1]!r} after {len(states) - 1} operations")
         return Verdict(False, f"expected {states[-1]!r}, got {answer[:200]!r}")
 
-    def load_dir(self, root: Path) -> Iterator[Sample]:
-        for sample_id, folder in iter_sample_dirs(root, self.data_dirs):
-            question, solution = read_sample_files(folder)
-            rules = re.findall(r"^\d+\. (If the string .*)$", question, re.M)
-            initial = re.search(r'For the string "([a-z]*)"', question).group(1)  # type: ignore[union-attr]
-            yield Sample(self.id, sample_id, question, solution, {"initial_string": initial, "rules": rules})
-
-    def write_sample(self, sample: Sample, out_dir: Path) -> Path:
-        return write_sample_files(self, sample, out_dir, sample.solution)
+    def from_stored(self, sample_id: str, question: str, solution: Any) -> Sample:
+        rules = re.findall(r"^\d+\. (If the string .*)$", question, re.M)
+        initial = re.search(r'For the string "([a-z]*)"', question).group(1)  # type: ignore[union-attr]
+        return Sample(self.id, sample_id, question, solution, {"initial_string": initial, "rules": rules})
 
     def reference_answer(self, sample: Sample) -> str:
         """The stored reference solution written as an answer."""
