@@ -1,8 +1,8 @@
 """Which tasks a bench run covers and which samples it asks.
 
-Generated samples are derived one by one from (seed, task, complexity, index), so a sample never
-depends on how many were asked for: `--samples 10` after `--samples 4` keeps the first four and adds six.
-Loaded samples (--data) are shuffled with a seeded RNG per task and the first N are taken, same idea.
+Generated samples come from `csteer.symbench.generate` (one RNG per sample index, so `--samples 10`
+after `--samples 4` keeps the first four and adds six). Loaded samples (--data) are shuffled with a
+seeded RNG per task and the first N are taken, same idea.
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from csteer.errors import CsteerError, UsageError
+from csteer.errors import UsageError
 from csteer.symbench.base import Sample, Task, all_tasks, get_task
+from csteer.symbench.generate import complexity_for, generate_samples
 
 SPLITS = ("all", "seen", "unseen")
-MAX_REDRAWS = 50  # a generator that repeats itself this often at one index has too few distinct samples
 
 
 @dataclass(frozen=True)
@@ -41,38 +41,6 @@ def select_tasks(text: str) -> TaskSelection:
         return TaskSelection(tasks, explicit=False)
     ids = list(dict.fromkeys(t.strip() for t in text.split(",") if t.strip()))
     return TaskSelection([get_task(task_id) for task_id in ids], explicit=True)
-
-
-def _rng(seed: int, task_id: str, complexity: int, index: int, attempt: int) -> random.Random:
-    # a str seed is hashed with SHA-512 by `random`, so this is stable across processes and versions
-    return random.Random(f"csteer-bench:{seed}:{task_id}:{complexity}:{index}:{attempt}")
-
-
-def complexity_for(task: Task, complexity: int | None) -> int:
-    if complexity is None:
-        return task.complexities[0] if task.complexities else 1
-    if task.complexities and complexity not in task.complexities:
-        levels = ", ".join(str(c) for c in task.complexities)
-        raise UsageError(f"{task.id}: --complexity must be one of {levels}, not {complexity}")
-    return complexity
-
-
-def generated_samples(task: Task, n: int, complexity: int | None, seed: int) -> list[Sample]:
-    level = complexity_for(task, complexity)
-    samples: list[Sample] = []
-    seen: set[str] = set()
-    for index in range(n):
-        for attempt in range(MAX_REDRAWS):
-            sample = task.generate(_rng(seed, task.id, level, index, attempt), level)
-            if sample.id not in seen:
-                break
-        else:
-            raise CsteerError(
-                f"{task.id}: only {len(samples)} distinct samples at complexity {level}; ask for fewer"
-            )
-        seen.add(sample.id)
-        samples.append(sample)
-    return samples
 
 
 def loaded_samples(task: Task, root: Path, n: int, seed: int) -> list[Sample]:
@@ -112,7 +80,7 @@ def plan_samples(
             samples, problem = [], f"{task.id} is a fixed dataset; pass --data DIR to load it"
         else:
             level = complexity_for(task, complexity if selection.explicit else _clamp(task, complexity))
-            samples, problem = generated_samples(task, n, level, seed), None
+            samples, problem = generate_samples(task.id, n, level, seed), None
         if problem:
             if selection.explicit:
                 raise UsageError(problem)
