@@ -1,4 +1,7 @@
-"""Part-C SymBench tasks: stored reference solutions, generated samples, perturbed and malformed answers."""
+"""SymBench's string, board and counting tasks (string insertion/deletion/synthesis/splitting,
+cryptanalysis, synthesis decomposition; Sudoku, letter logic diagram, eight queens, Reversi, 2048,
+pattern recognition; combinatorial calculation, permutations): stored reference solutions, generated
+samples, perturbed and malformed answers."""
 
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ from csteer.symbench.base import Sample, Task, all_tasks
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "symbench" / "dataset_gather"
 
-PART_C = [
+STRING_AND_BOARD_TASKS = [
     "pattern_recognition",
     "string_insertion",
     "letter_logic_diagram",
@@ -74,7 +77,7 @@ def _flip_answer(answer: str) -> list[str]:
 # ---------------------------------------------------------------- every task
 
 
-@pytest.mark.parametrize("task_id", PART_C)
+@pytest.mark.parametrize("task_id", STRING_AND_BOARD_TASKS)
 def test_task_is_registered_with_paper_name(task_id: str) -> None:
 
     task = _task(task_id)
@@ -85,7 +88,7 @@ def test_task_is_registered_with_paper_name(task_id: str) -> None:
 
 
 @pytest.mark.skipif(not DATA.is_dir(), reason="original SymBench data not present")
-@pytest.mark.parametrize("task_id", PART_C)
+@pytest.mark.parametrize("task_id", STRING_AND_BOARD_TASKS)
 def test_stored_reference_solutions_are_accepted(task_id: str) -> None:
     task = _task(task_id)
     samples = list(task.load_dir(DATA))
@@ -96,7 +99,7 @@ def test_stored_reference_solutions_are_accepted(task_id: str) -> None:
     assert len(samples) - len(rejected) >= 0.99 * len(samples)
 
 
-@pytest.mark.parametrize("task_id", PART_C)
+@pytest.mark.parametrize("task_id", STRING_AND_BOARD_TASKS)
 def test_generated_samples_round_trip_and_accept_their_solution(task_id: str, tmp_path: Path) -> None:
     task = _task(task_id)
     rng = random.Random(7)
@@ -112,7 +115,7 @@ def test_generated_samples_round_trip_and_accept_their_solution(task_id: str, tm
         assert task.verify(sample, task.reference_answer(sample)).correct
 
 
-@pytest.mark.parametrize("task_id", PART_C)
+@pytest.mark.parametrize("task_id", STRING_AND_BOARD_TASKS)
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 2**32 - 1), pick=st.integers(0, 100))
 def test_perturbed_answers_are_rejected(task_id: str, seed: int, pick: int) -> None:
@@ -125,7 +128,7 @@ def test_perturbed_answers_are_rejected(task_id: str, seed: int, pick: int) -> N
         assert verdict.reason
 
 
-@pytest.mark.parametrize("task_id", PART_C)
+@pytest.mark.parametrize("task_id", STRING_AND_BOARD_TASKS)
 @pytest.mark.parametrize("answer", MALFORMED, ids=range(len(MALFORMED)))
 def test_malformed_answers_are_rejected_with_a_reason(task_id: str, answer: str) -> None:
     task = _task(task_id)

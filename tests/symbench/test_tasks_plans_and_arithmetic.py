@@ -1,6 +1,8 @@
-"""Part-B SymBench tasks: generated samples accept their own solution and reject perturbed answers,
-generated data round-trips through the original layout, stored reference solutions are accepted
-(except the documented wrong ones) and malformed answers never raise."""
+"""SymBench's planning, arithmetic, matrix and card tasks (Path Plan, BoxLift, BoxNet, Blocksworld,
+Game 24, Logical Equation, New Operator, Pooling, Light Puzzles, Matrix Transformation, Mahjong,
+Statistical Counting, Cons. Linear Arrange., Logical Puzzle): generated samples accept their own solution
+and reject perturbed answers, generated data round-trips through the original layout, stored reference
+solutions are accepted (except the documented wrong ones) and malformed answers never raise."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from hypothesis import strategies as st
 
 from csteer.symbench.base import Sample, Verdict, all_tasks, get_task
 
-B_TASKS = {
+PLAN_AND_ARITHMETIC_TASKS = {
     "game24": "Game 24",
     "path_plan": "Path Plan",
     "box_lift": "BoxLift",
@@ -63,7 +65,7 @@ def test_registered_with_paper_names() -> None:
     table_names = (
         {line.split(",")[0] for line in TABLE.read_text().splitlines()[1:]} if TABLE.exists() else None
     )
-    for task_id, paper in B_TASKS.items():
+    for task_id, paper in PLAN_AND_ARITHMETIC_TASKS.items():
         assert task_id in tasks
         task = tasks[task_id]
         assert task.paper_name == paper
@@ -77,7 +79,7 @@ def _generated(task_id: str, complexity: int, seed: int) -> Sample:
     return get_task(task_id).generate(random.Random(seed), complexity)
 
 
-@pytest.mark.parametrize("task_id", list(B_TASKS))
+@pytest.mark.parametrize("task_id", list(PLAN_AND_ARITHMETIC_TASKS))
 def test_generated_samples_accept_their_solution(task_id: str) -> None:
     task = get_task(task_id)
     for complexity in task.complexities:
@@ -89,7 +91,7 @@ def test_generated_samples_accept_their_solution(task_id: str) -> None:
             assert verdict.reason
 
 
-@pytest.mark.parametrize("task_id", list(B_TASKS))
+@pytest.mark.parametrize("task_id", list(PLAN_AND_ARITHMETIC_TASKS))
 def test_generated_data_round_trips(task_id: str, tmp_path: Path) -> None:
     task = get_task(task_id)
     written = [_generated(task_id, c, 100 + c) for c in task.complexities]
@@ -176,7 +178,7 @@ def _perturbations(task_id: str, sample: Sample, answer: str) -> list[str]:
     return [p for p in out if p]
 
 
-@pytest.mark.parametrize("task_id", list(B_TASKS))
+@pytest.mark.parametrize("task_id", list(PLAN_AND_ARITHMETIC_TASKS))
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 10**6), level=st.integers(0, 4))
 def test_perturbed_answers_rejected(task_id: str, seed: int, level: int) -> None:
@@ -191,7 +193,7 @@ def test_perturbed_answers_rejected(task_id: str, seed: int, level: int) -> None
         assert verdict.reason
 
 
-@pytest.mark.parametrize("task_id", list(B_TASKS))
+@pytest.mark.parametrize("task_id", list(PLAN_AND_ARITHMETIC_TASKS))
 @pytest.mark.parametrize("junk", MALFORMED, ids=range(len(MALFORMED)))
 def test_malformed_answers_rejected_without_exception(task_id: str, junk: str) -> None:
     task = get_task(task_id)
@@ -205,7 +207,7 @@ def test_malformed_answers_rejected_without_exception(task_id: str, junk: str) -
 @settings(max_examples=60, deadline=None)
 @given(junk=st.text(max_size=300))
 def test_random_text_never_raises(junk: str) -> None:
-    for task_id in B_TASKS:
+    for task_id in PLAN_AND_ARITHMETIC_TASKS:
         task = get_task(task_id)
         sample = _generated(task_id, task.complexities[0], 11)
         verdict = task.verify(sample, junk)
@@ -252,7 +254,7 @@ def test_logical_equation_requires_distinct_values() -> None:
 
 
 @pytest.mark.skipif(not DATA.is_dir(), reason="shared SymBench data not present")
-@pytest.mark.parametrize("task_id", list(B_TASKS))
+@pytest.mark.parametrize("task_id", list(PLAN_AND_ARITHMETIC_TASKS))
 def test_stored_reference_solutions_accepted(task_id: str) -> None:
     task = get_task(task_id)
     samples = list(task.load_dir(DATA))
