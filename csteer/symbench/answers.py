@@ -200,6 +200,15 @@ def close_relative(value: Fraction, target: Fraction, rel_tol: Fraction = Fracti
 # ---------------------------------------------------------------- guards and small parsers for verifiers
 
 
+def refuse_text(answer_text: Any) -> Verdict | None:
+    """A rejecting Verdict for an answer that is not text or is longer than MAX_ANSWER_CHARS, else None."""
+    if not isinstance(answer_text, str):
+        return Verdict(False, "answer is not text")
+    if len(answer_text) > MAX_ANSWER_CHARS:
+        return Verdict(False, f"answer longer than {MAX_ANSWER_CHARS} characters")
+    return None
+
+
 def answer_body(answer_text: Any, limit: int = MAX_ANSWER_CHARS) -> str | Verdict:
     """The `<<<...>>>` content of an answer, or a rejecting Verdict for empty/huge/non-text input."""
     if not isinstance(answer_text, str):
@@ -224,10 +233,8 @@ def guarded(check: Checker) -> Checker:
 
     @functools.wraps(check)
     def verify(self: Any, sample: Sample, answer_text: str) -> Verdict:
-        if not isinstance(answer_text, str):
-            return Verdict(False, "answer is not text")
-        if len(answer_text) > MAX_ANSWER_CHARS:
-            return Verdict(False, f"answer longer than {MAX_ANSWER_CHARS} characters")
+        if (refused := refuse_text(answer_text)) is not None:
+            return refused
         content = extract_marked(answer_text)
         if not content:
             return Verdict(False, "empty answer")

@@ -12,7 +12,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import ClassVar
 
-from csteer.symbench.answers import MAX_ANSWER_CHARS, parse_option_letter, parse_yes_no, question_options
+from csteer.symbench.answers import (
+    parse_option_letter,
+    parse_yes_no,
+    question_options,
+    refuse_text,
+)
 from csteer.symbench.base import Sample, Task, Verdict, register
 
 FORMAT_CHOICE = "Output the final answer as the option letter in the format <<<answer>>>, such as <<<(A)>>>."
@@ -44,10 +49,8 @@ class _BBHTask(Task):
             )
 
     def verify(self, sample: Sample, answer_text: str) -> Verdict:
-        if not isinstance(answer_text, str):
-            return Verdict(False, "answer is not text")
-        if len(answer_text) > MAX_ANSWER_CHARS:
-            return Verdict(False, f"answer longer than {MAX_ANSWER_CHARS} characters")
+        if (refused := refuse_text(answer_text)) is not None:
+            return refused
         target = str(sample.solution).strip()
         if self.kind == "choice":
             options = question_options(sample.meta["input"])

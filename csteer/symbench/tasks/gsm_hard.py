@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 
-from csteer.symbench.answers import MAX_ANSWER_CHARS, close_relative, parse_single_number
+from csteer.symbench.answers import close_relative, parse_single_number, refuse_text
 from csteer.symbench.base import Sample, Task, Verdict, register
 
 FILE_NAME = "gsmhardv2.jsonl"
@@ -57,10 +57,8 @@ class GSMHard(Task):
                 )
 
     def verify(self, sample: Sample, answer_text: str) -> Verdict:
-        if not isinstance(answer_text, str):
-            return Verdict(False, "answer is not text")
-        if len(answer_text) > MAX_ANSWER_CHARS:
-            return Verdict(False, f"answer longer than {MAX_ANSWER_CHARS} characters")
+        if (refused := refuse_text(answer_text)) is not None:
+            return refused
         value, why = parse_single_number(answer_text)
         if value is None:
             return Verdict(False, why)

@@ -18,7 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar
 
-from csteer.symbench.answers import MAX_ANSWER_CHARS, answer_core, close_relative
+from csteer.symbench.answers import answer_core, close_relative, refuse_text
 from csteer.symbench.base import Sample, Task, Verdict, register
 from csteer.symbench.layout import relative_id
 
@@ -136,10 +136,8 @@ def check_math(gold: str, answer_text: str) -> Verdict:
 
 
 def _check_one(gold: str, answer_text: str) -> Verdict:
-    if not isinstance(answer_text, str):
-        return Verdict(False, "answer is not text")
-    if len(answer_text) > MAX_ANSWER_CHARS:
-        return Verdict(False, f"answer longer than {MAX_ANSWER_CHARS} characters")
+    if (refused := refuse_text(answer_text)) is not None:
+        return refused
     pred = _clean_latex(_answer_math(answer_text))
     if not pred:
         return Verdict(False, "empty answer")

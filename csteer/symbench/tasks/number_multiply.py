@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from csteer.fileio import atomic_write_text
-from csteer.symbench.answers import MAX_ANSWER_CHARS, answer_core
+from csteer.symbench.answers import answer_core, refuse_text
 from csteer.symbench.base import Sample, Task, Verdict, register
 from csteer.symbench.layout import content_tag, natural_key, relative_id
 
@@ -84,10 +84,8 @@ class NumberMultiply(Task):
         )
 
     def verify(self, sample: Sample, answer_text: str) -> Verdict:
-        if not isinstance(answer_text, str):
-            return Verdict(False, "answer is not text")
-        if len(answer_text) > MAX_ANSWER_CHARS:
-            return Verdict(False, f"answer longer than {MAX_ANSWER_CHARS} characters")
+        if (refused := refuse_text(answer_text)) is not None:
+            return refused
         core = answer_core(answer_text)
         if not core:
             return Verdict(False, "empty answer")
