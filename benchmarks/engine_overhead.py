@@ -16,8 +16,8 @@ def measure(quick: bool) -> dict[str, Any]:
 
     import llama_cpp
 
+    from csteer.engines.base import EngineOptions
     from csteer.engines.llamacpp import LlamaCppEngine
-    from csteer.engines.spec import EngineOptions
     from csteer.engines.threads import choose_threads
 
     path = str(embedded_path())

@@ -20,9 +20,9 @@ REVIEWS = [
 
 
 def measure(quick: bool) -> dict[str, Any]:
-    from csteer.runtime import prompts
+    from csteer.engines.base import EngineOptions
     from csteer.engines.llamacpp import LlamaCppEngine
-    from csteer.engines.spec import EngineOptions
+    from csteer.runtime import prompts
 
     path = str(embedded_path())
     engine = LlamaCppEngine(path, EngineOptions(n_ctx=4096), kind="base")

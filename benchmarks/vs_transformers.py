@@ -15,8 +15,8 @@ def measure(quick: bool) -> dict[str, Any]:
     import torch
     from transformers import AutoModelForCausalLM
 
+    from csteer.engines.base import EngineOptions
     from csteer.engines.llamacpp import LlamaCppEngine
-    from csteer.engines.spec import EngineOptions
     from csteer.engines.threads import choose_threads
 
     path = embedded_path()

@@ -16,7 +16,6 @@ if os.environ.get("CI"):
     settings.load_profile("ci")
 
 
-
 @pytest.fixture(scope="session")
 def embedded_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The embedded Gemma 3 270M GGUF, assembled from its PyPI package into a session-wide store."""
@@ -50,3 +49,11 @@ def csteer_home(tmp_path: Path, embedded_gguf: Path, monkeypatch: pytest.MonkeyP
         shutil.copy2(stamp, target.with_name(stamp.name))
     monkeypatch.setenv("CSTEER_HOME", str(home))
     return home
+
+
+@pytest.fixture
+def scripted():  # type: ignore[no-untyped-def]
+    """Factory of ScriptedEngines: `scripted(["reply", ...], kind="base")`."""
+    from tests.scripted import ScriptedEngine
+
+    return ScriptedEngine

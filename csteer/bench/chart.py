@@ -39,11 +39,11 @@ def chart_png(report: Report) -> bytes:
         if len(groups) * len(methods) <= 48:
             ax.bar_label(bars, labels=[f"{h:.0f}" for h in heights], fontsize=7, padding=1)
         paper = report.paper.get(method, {})
-        marks = [
-            (i - 0.4 + width * (j + 0.5), paper[g] if g != "Average" else report.paper_average(method))
-            for i, g in enumerate(groups)
-            if (g in paper) or (g == "Average" and report.paper_average(method) is not None)
-        ]
+        marks: list[tuple[float, float]] = []
+        for i, g in enumerate(groups):
+            y = paper.get(g) if g != "Average" else report.paper_average(method)
+            if y is not None:
+                marks.append((i - 0.4 + width * (j + 0.5), y))
         if marks:
             ax.scatter(
                 [x for x, _ in marks],

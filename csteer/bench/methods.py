@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from csteer.errors import UsageError
-from csteer.runtime.loop import POLICIES
+from csteer.runtime.policies import POLICIES, POLICY_NAMES
 
-STEERED = ("codesteer", "self")
+STEERED = tuple(name for name, policy in POLICIES.items() if policy.steered)  # those have checkers
 ABLATIONS = ("symbolic-check", "self-check")
 
 # Table 1 column (csteer/symbench/paper.py METHODS) closest to each of our methods, with GPT-4o as task model.
@@ -34,7 +34,7 @@ class Method:
 
     @property
     def needs_coach(self) -> bool:
-        return self.policy == "codesteer"
+        return POLICIES[self.policy].needs_coach_model
 
     @property
     def paper_column(self) -> str | None:
@@ -58,7 +58,7 @@ def parse_method(name: str) -> Method:
                 stripped = True
     if text not in POLICIES:
         raise UsageError(
-            f"unknown method {name!r}; choose from {', '.join(POLICIES)} (plus ablation suffixes)"
+            f"unknown method {name!r}; choose from {', '.join(POLICY_NAMES)} (plus ablation suffixes)"
         )
     if off and text not in STEERED:
         raise UsageError(f"method {name!r}: only {' and '.join(STEERED)} have checkers to ablate")

@@ -22,6 +22,9 @@ from csteer.bench.methods import Method, expand_methods
 from csteer.bench.results import RECORD_VERSION, Key, ResultsWriter, describe, fingerprint
 from csteer.bench.samples import plan_samples, select_tasks
 from csteer.errors import CsteerError, UsageError
+from csteer.runtime.assemble import Assembly
+from csteer.runtime.settings import RunSettings
+from csteer.sandbox import Sandbox
 from csteer.symbench.base import Sample, Task
 
 ANSWER_CLIP = 2000  # characters of an answer kept in a record
@@ -30,42 +33,36 @@ Notify = Callable[[str], None]
 
 @dataclass
 class BenchConfig:
+    """A bench run: which samples and methods, where results go, and the RunSettings every sample uses
+    (each method varies only its policy and checker switches)."""
+
     out: Path
+    run: RunSettings = field(default_factory=RunSettings)
     tasks: str = "all"
     methods: str = "codesteer"
-    model: str = "embedded"
-    coach: str = "embedded"
     samples: int = 10
     complexity: int | None = None
-    seed: int = 0
+    seed: int = 0  # sample generation; the run settings' sampling seed is the same number
     concurrency: int = 1
     data: Path | None = None
     ablate: str | None = None
     retry_errors: bool = False
-    max_turns: int = 5
-    temperature: float = 0.0
-    task_kind: str | None = None
-    coach_kind: str | None = None
-    profile: str | None = None
-    code_timeout: float = 10.0
-    n_ctx: int = 8192
-    threads: int | None = None
-    gpu_layers: int | None = None
 
     def settings(self) -> dict[str, Any]:
         """What decides a sample's result; a results file holds runs of one setting only."""
+        run = self.run
         return {
-            "model": self.model,
-            "coach": self.coach,
-            "task_kind": self.task_kind,
-            "coach_kind": self.coach_kind,
-            "profile": self.profile,
-            "max_turns": self.max_turns,
-            "temperature": self.temperature,
+            "model": run.model,
+            "coach": run.coach,
+            "task_kind": run.task_kind,
+            "coach_kind": run.coach_kind,
+            "profile": run.profile,
+            "max_turns": run.max_turns,
+            "temperature": run.temperature,
             "seed": self.seed,
             "complexity": self.complexity,
             "data": str(Path(self.data).expanduser().resolve()) if self.data else None,
-            "code_timeout": self.code_timeout,
+            "code_timeout": run.code_timeout,
         }
 
     def check(self) -> None:
@@ -73,12 +70,14 @@ class BenchConfig:
             raise UsageError("--samples must be at least 1")
         if self.concurrency < 1:
             raise UsageError("--concurrency must be at least 1")
-        if self.max_turns < 0:
-            raise UsageError(f"--max-turns must be >= 0, got {self.max_turns}")
-        if self.code_timeout <= 0:
-            raise UsageError("--timeout must be positive")
-        if self.n_ctx < 512:
-            raise UsageError("--n-ctx must be at least 512")
+
+    def settings_for(self, method: Method) -> RunSettings:
+        return self.run.with_changes(
+            policy=method.policy,
+            symbolic_check=method.symbolic_check,
+            self_check=method.self_check,
+            seed=self.seed,
+        )
 
 
 @dataclass(frozen=True)
@@ -128,7 +127,7 @@ class BenchRunner:
         self.stop = threading.Event()
         self.settings = config.settings()
         self.fingerprint = fingerprint(self.settings)
-        self._engines: dict[str, Any] = {}
+        self._assembly: Assembly | None = None
 
     # --- planning -------------------------------------------------------------------------------------
     def plan(self) -> list[Job]:
@@ -175,7 +174,7 @@ class BenchRunner:
             if not todo:
                 self.observer.start(summary)
                 return summary
-            summary.serial = self._load_engines(todo)
+            summary.serial = self._assemble(todo)
             self.observer.start(summary)
             if summary.serial:
                 self._run_serial(todo, writer, summary)
@@ -231,11 +230,9 @@ class BenchRunner:
     # --- one sample -----------------------------------------------------------------------------------
     def run_job(self, job: Job) -> dict[str, Any] | None:
         """Ask one sample with one method; the record to write, or None when the run is stopping."""
-        from csteer.runtime.loop import LoopConfig, SteeringLoop
-
         if self.stop.is_set():
             return None
-        cfg = self.config
+        assert self._assembly is not None, "run() assembles the models before the jobs run"
         started = time.perf_counter()
         record: dict[str, Any] = {
             "v": RECORD_VERSION,
@@ -258,21 +255,7 @@ class BenchRunner:
             "settings": self.settings,
         }
         try:
-            loop = SteeringLoop(
-                self._engines["task"],
-                self._engines.get("coach") if job.method.needs_coach else None,
-                self._engines["sandbox"],
-                LoopConfig(
-                    policy=job.method.policy,
-                    max_turns=cfg.max_turns,
-                    symbolic_check=job.method.symbolic_check,
-                    self_check=job.method.self_check,
-                    temperature=cfg.temperature,
-                    seed=cfg.seed,
-                ),
-                profile=self._engines.get("profile" if job.method.needs_coach else "self_profile"),
-                trace=self._trace,
-            )
+            loop = self._assembly.loop(self.config.settings_for(job.method), trace=self._trace)
             run = loop.run(job.sample.question)
             record.update(
                 answer=_clip(run.answer),
@@ -283,7 +266,7 @@ class BenchRunner:
             )
             executions = [t.execution for t in run.turns if t.execution is not None]
             record.update(
-                code_runs=len(executions), code_status=executions[-1]["status"] if executions else None
+                code_runs=len(executions), code_status=executions[-1].status if executions else None
             )
             if run.answer is None:
                 record.update(correct=False, reason="no answer")
@@ -305,36 +288,17 @@ class BenchRunner:
             raise _Stopped
 
     # --- engines --------------------------------------------------------------------------------------
-    def _load_engines(self, todo: list[Job]) -> bool:
-        """Build the engines the jobs need; True when they must run serially (a local engine)."""
-        from csteer.runtime.ask import build_engine, coach_profile
-        from csteer.engines import EngineOptions, parse_spec
-        from csteer.sandbox import Limits, Sandbox
-
+    def _assemble(self, todo: list[Job]) -> bool:
+        """Load the models and sandbox the jobs need; True when they must run serially (a local engine)."""
         cfg = self.config
-        notify = self.notify
-        options = EngineOptions(n_ctx=cfg.n_ctx, threads=cfg.threads, gpu_layers=cfg.gpu_layers)
         needs_coach = any(job.method.needs_coach for job in todo)
-        specs = [cfg.model] + ([cfg.coach] if needs_coach else [])
-        local = [spec for spec in specs if parse_spec(spec, notify=notify).is_local]
-        self._engines["task"] = build_engine(cfg.model, cfg.task_kind, options, notify)
-        if needs_coach:
-            coach = build_engine(cfg.coach, cfg.coach_kind, options, notify)
-            self._engines["coach"] = coach
-            self._engines["profile"] = coach_profile(cfg.coach, coach, cfg.profile)
-        if cfg.profile:  # `self` steers with the task model; an explicit profile applies to it too
-            from csteer.runtime import prompts
-
-            self._engines["self_profile"] = prompts.PROFILES[cfg.profile]
-        timeout = cfg.code_timeout
-        sandbox = Sandbox(Limits(timeout_s=timeout, cpu_s=max(1, int(timeout) + 1)))
-        _check_sandbox(sandbox)
-        self._engines["sandbox"] = sandbox
+        assembly = Assembly(cfg.run.with_changes(seed=cfg.seed), self.notify, coach_needed=needs_coach)
+        _check_sandbox(assembly.sandbox)
+        self._assembly = assembly
+        local = assembly.local_models
         if local:
             extra = f" (--concurrency {cfg.concurrency} does not apply)" if cfg.concurrency > 1 else ""
-            notify(
-                f"csteer: {', '.join(dict.fromkeys(local))} runs in-process: samples run one at a time{extra}"
-            )
+            self.notify(f"csteer: {', '.join(local)} runs in-process: samples run one at a time{extra}")
             return True
         return cfg.concurrency == 1
 
@@ -354,7 +318,7 @@ class BenchRunner:
         )
 
 
-def _check_sandbox(sandbox: Any) -> None:
+def _check_sandbox(sandbox: Sandbox) -> None:
     """A sandbox that cannot run code would silently turn every code answer into a failure: refuse."""
     result = sandbox.run("print(6 * 7)")
     if result.status != "ok" or result.stdout.strip() != "42":
@@ -377,3 +341,8 @@ def _one_line(text: str) -> str:
 
 def summary_dict(summary: Summary) -> dict[str, Any]:
     return asdict(summary)
+
+
+def run_bench(config: BenchConfig, notify: Notify | None = None, observer: Observer | None = None) -> Summary:
+    """Run (or resume) the bench `config` describes; every finished sample is already in `config.out`."""
+    return BenchRunner(config, notify=notify, observer=observer).run()

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import Any
 
 import click
 
-from csteer.cli.common import handle_errors, model_options
-from csteer.runtime.loop import POLICIES
+from csteer.cli.common import handle_errors, model_options, run_settings
+from csteer.runtime.policies import POLICY_NAMES
 
 
 def read_question(words: tuple[str, ...]) -> str:
@@ -28,7 +29,7 @@ def read_question(words: tuple[str, ...]) -> str:
 @model_options
 @click.option(
     "--policy",
-    type=click.Choice(POLICIES),
+    type=click.Choice(POLICY_NAMES),
     default="codesteer",
     show_default=True,
     help="codesteer: the coach steers; self: the task model steers itself; the rest are baselines.",
@@ -46,24 +47,14 @@ def read_question(words: tuple[str, ...]) -> str:
 @handle_errors
 def ask(
     question: tuple[str, ...],
-    model_spec: str,
-    coach_spec: str,
     policy: str,
-    max_turns: int,
-    temperature: float,
     seed: int | None,
-    task_kind: str | None,
-    coach_kind: str | None,
-    profile: str | None,
     no_symbolic_check: bool,
     no_self_check: bool,
-    code_timeout: float,
-    n_ctx: int,
-    threads: int | None,
-    gpu_layers: int | None,
     as_json: bool,
     verbose: bool,
     no_log: bool,
+    **model: Any,
 ) -> None:
     """Answer QUESTION with a task model steered between code and text.
 
@@ -77,38 +68,21 @@ def ask(
     Exit codes: 0 answered, 1 runtime failure, 2 usage error, 3 no answer, 130 interrupted.
     """
     from csteer.errors import NoAnswerError, UsageError
-    from csteer.runtime.ask import AskRequest, answer_question
+    from csteer.runtime.ask import answer_question
 
     text = read_question(question)
     if not text:
         raise UsageError("no question: pass it as an argument or pipe it on stdin")
-    if max_turns < 0:
-        raise UsageError(f"--max-turns must be >= 0, got {max_turns}")
-    if code_timeout <= 0:
-        raise UsageError("--timeout must be positive")
-    if n_ctx < 512:
-        raise UsageError("--n-ctx must be at least 512")
-    trace = (lambda msg: click.echo(f"csteer: {msg}", err=True)) if verbose else None
-    request = AskRequest(
-        question=text,
-        model=model_spec,
-        coach=coach_spec,
+    settings = run_settings(
+        model,
         policy=policy,
-        max_turns=max_turns,
-        temperature=temperature,
         seed=seed,
-        task_kind=task_kind,
-        coach_kind=coach_kind,
-        profile=profile,
         symbolic_check=not no_symbolic_check,
         self_check=not no_self_check,
-        code_timeout=code_timeout,
-        n_ctx=n_ctx,
-        threads=threads,
-        gpu_layers=gpu_layers,
-        log=not no_log,
     )
-    run = answer_question(request, trace=trace, notify=lambda msg: click.echo(msg, err=True))
+    trace = (lambda msg: click.echo(f"csteer: {msg}", err=True)) if verbose else None
+    notify = lambda msg: click.echo(msg, err=True)  # noqa: E731
+    run = answer_question(text, settings, trace=trace, notify=notify, log=not no_log)
     if as_json:
         click.echo(json.dumps(run.to_dict(), indent=2, ensure_ascii=False))
     elif run.answer is not None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from csteer.cli.common import handle_errors, model_options
+from csteer.cli.common import handle_errors, model_options, run_settings
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
@@ -105,12 +105,12 @@ def bench(ctx: click.Context, **options: Any) -> None:
 def _run(options: dict[str, Any]) -> Any:
     from csteer.bench.runner import BenchConfig, BenchRunner
 
+    run = run_settings(options, seed=options["seed"])
     config = BenchConfig(
         out=options["out"],
+        run=run,
         tasks=options["tasks"],
         methods=options["methods"],
-        model=options["model_spec"],
-        coach=options["coach_spec"],
         samples=options["samples"],
         complexity=options["complexity"],
         seed=options["seed"],
@@ -118,15 +118,6 @@ def _run(options: dict[str, Any]) -> Any:
         data=options["data"],
         ablate=options["ablate"],
         retry_errors=options["retry_errors"],
-        max_turns=options["max_turns"],
-        temperature=options["temperature"],
-        task_kind=options["task_kind"],
-        coach_kind=options["coach_kind"],
-        profile=options["profile"],
-        code_timeout=options["code_timeout"],
-        n_ctx=options["n_ctx"],
-        threads=options["threads"],
-        gpu_layers=options["gpu_layers"],
     )
     quiet = options["quiet"]
     from csteer.bench.progress import ProgressObserver

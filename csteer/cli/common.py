@@ -5,11 +5,30 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from csteer.errors import CsteerError
+
+if TYPE_CHECKING:
+    from csteer.runtime.settings import RunSettings
+
+PROFILE_NAMES = ("codesteer-v1", "self", "base-fewshot")  # csteer.runtime.prompts.PROFILES (tested)
+# the click parameter of each model option -> the RunSettings field it sets
+SETTING_OF_OPTION = {
+    "model_spec": "model",
+    "coach_spec": "coach",
+    "max_turns": "max_turns",
+    "temperature": "temperature",
+    "task_kind": "task_kind",
+    "coach_kind": "coach_kind",
+    "profile": "profile",
+    "code_timeout": "code_timeout",
+    "n_ctx": "n_ctx",
+    "threads": "threads",
+    "gpu_layers": "gpu_layers",
+}
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -84,7 +103,7 @@ def model_options(func: F) -> F:
         ),
         click.option(
             "--profile",
-            type=click.Choice(["codesteer-v1", "self", "base-fewshot"]),
+            type=click.Choice(list(PROFILE_NAMES)),
             default=None,
             help="Coach prompt profile (default: from the coach model).",
         ),
@@ -115,3 +134,12 @@ def model_options(func: F) -> F:
     for option in reversed(options):
         func = option(func)
     return func
+
+
+def run_settings(options: dict[str, Any], **extra: Any) -> RunSettings:
+    """The RunSettings of a command: the shared model options (removed from `options`) plus `extra`.
+    Validation happens once, in RunSettings itself (a UsageError: one line, exit 2)."""
+    from csteer.runtime.settings import RunSettings
+
+    values = {setting: options.pop(option) for option, setting in SETTING_OF_OPTION.items()}
+    return RunSettings(**values, **extra)

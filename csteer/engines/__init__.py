@@ -1,7 +1,7 @@
 """Model engines behind one protocol, and the spec strings that select them.
 
 Spec forms:
-  embedded, codesteer-v1, <store name>   catalog / model-store names
+  embedded, codesteer-v1, <store name>   catalog / model-store names (resolved by csteer.models.resolve)
   gguf:PATH                              llama-cpp-python in-process
   onnx:DIR                               onnxruntime with csteer's own decode loop
   openai:MODEL[@BASE_URL]                any OpenAI-compatible server (OPENAI_BASE_URL / OPENAI_API_KEY honoured)
@@ -9,8 +9,18 @@ Spec forms:
   anthropic:MODEL                        the Anthropic Messages API (extra `anthropic`)
 """
 
-from csteer.engines.base import Choice, Completion, Engine, Message, ScoringEngine, Timing, Usage
-from csteer.engines.spec import EngineOptions, EngineSpec, create_engine, parse_spec
+from csteer.engines.base import (
+    Choice,
+    Completion,
+    Engine,
+    EngineOptions,
+    Message,
+    ScoringEngine,
+    Timing,
+    Usage,
+    as_scoring,
+)
+from csteer.engines.spec import EngineSpec, create_engine, parse_explicit
 
 __all__ = [
     "Choice",
@@ -22,6 +32,7 @@ __all__ = [
     "ScoringEngine",
     "Timing",
     "Usage",
+    "as_scoring",
     "create_engine",
-    "parse_spec",
+    "parse_explicit",
 ]

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import os
 import time
+from typing import Any
 
-from csteer.errors import CsteerError
-from csteer.engines.base import Completion, Message, Timing, Usage
+from csteer.engines.base import Completion, EngineOptions, Message, Timing, Usage
 from csteer.engines.sdk_errors import sdk_errors
-from csteer.engines.spec import EngineOptions
+from csteer.errors import CsteerError
 
 
 class AnthropicEngine:
+    n_ctx: int | None = None  # a server's context size is not known to the client
+    supports_grammar = False
+    supports_scoring = False
+
     def __init__(self, model: str, options: EngineOptions | None = None, kind: str = "instruct") -> None:
         try:
             import anthropic
@@ -53,18 +57,20 @@ class AnthropicEngine:
         if self.kind == "base":  # no completion endpoint: send the transcript as one user turn
             turns = [{"role": "user", "content": "\n\n".join(m["content"] for m in turns)}]
         start = time.perf_counter()
-        kwargs: dict[str, object] = {"system": system} if system else {}
+        kwargs: dict[str, Any] = {"system": system} if system else {}
+        stops = [s for s in (stop or []) if s.strip()]
+        if stops:
+            kwargs["stop_sequences"] = stops
         if self._takes_temperature:
             kwargs["temperature"] = temperature
         with sdk_errors(self._anthropic, "the Anthropic API", self.model, "ANTHROPIC_API_KEY"):
             resp = self.client.messages.create(
                 model=self.model,
                 max_tokens=max_tokens,
-                messages=turns,  # type: ignore[arg-type]
-                stop_sequences=[s for s in (stop or []) if s.strip()] or self._anthropic.NOT_GIVEN,
-                **kwargs,  # type: ignore[arg-type]
+                messages=turns,  # type: ignore[arg-type]  # plain role/content dicts are valid params
+                **kwargs,
             )
-        text = "".join(block.text for block in resp.content if getattr(block, "type", "") == "text")
+        text = "".join(block.text for block in resp.content if block.type == "text")
         return Completion(
             text=text,
             usage=Usage(prompt_tokens=resp.usage.input_tokens, completion_tokens=resp.usage.output_tokens),

@@ -2,10 +2,31 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 Message = dict[str, str]  # {"role": "system"|"user"|"assistant", "content": "..."}
+Notify = Callable[[str], None]
+
+
+def notify_stderr(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """How an engine is loaded and run; the same for every engine (remote ones ignore the local knobs)."""
+
+    n_ctx: int = 8192
+    gpu_layers: int | None = None  # None = all layers when the build can offload
+    threads: int | None = None  # None = chosen from physical cores
+    timeout_s: float = 120.0
+    max_retries: int = 3
+    verbose: bool = False
+    # where an engine reports notes and warnings (the CLI: one line on stderr); not a setting
+    notify: Notify = field(default=notify_stderr, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -49,11 +70,24 @@ class Engine(Protocol):
     """A chat model.
 
     `chat` generates a reply. `kind` is "base" (needs few-shot completion prompts) or "instruct".
-    `name` is what logs and reports show.
+    `name` is what logs and reports show. The capabilities tell callers what an engine can do, so no
+    caller tests names or attributes:
+      n_ctx              context size in tokens, None when the engine cannot know (a remote server)
+      supports_grammar   `chat(grammar=GBNF)` constrains decoding (llama.cpp); others ignore it
+      supports_scoring   the engine is a ScoringEngine (`choose`)
     """
 
     name: str
     kind: str
+
+    @property
+    def n_ctx(self) -> int | None: ...
+
+    @property
+    def supports_grammar(self) -> bool: ...
+
+    @property
+    def supports_scoring(self) -> bool: ...
 
     def chat(
         self,
@@ -79,3 +113,10 @@ class ScoringEngine(Engine, Protocol):
     """
 
     def choose(self, messages: list[Message], options: list[str]) -> Choice: ...
+
+
+def as_scoring(engine: Engine) -> ScoringEngine | None:
+    """The engine as a ScoringEngine when it declares the capability, else None."""
+    if engine.supports_scoring and isinstance(engine, ScoringEngine):
+        return engine
+    return None

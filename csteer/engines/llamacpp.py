@@ -18,12 +18,11 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from csteer.errors import CsteerError
-from csteer.engines.base import Choice, Completion, Message, Timing, Usage
-from csteer.engines.spec import EngineOptions
+from csteer.engines.base import Choice, Completion, EngineOptions, Message, Timing, Usage
 from csteer.engines.threads import choose_threads
+from csteer.errors import CsteerError
 
 GGUF_MAGIC = b"GGUF"
 MAX_SLOTS = 4  # saved conversations (coach, task, self-check ...)
@@ -73,6 +72,9 @@ def quiet_llama_logs(verbose: bool) -> None:
 
 
 class LlamaCppEngine:
+    supports_grammar = True
+    supports_scoring = True
+
     def __init__(self, path: str, options: EngineOptions | None = None, kind: str | None = None) -> None:
         options = options or EngineOptions()
         check_gguf_file(path)
@@ -99,7 +101,7 @@ class LlamaCppEngine:
             )
         except (ValueError, RuntimeError) as err:
             raise CsteerError(f"llama.cpp could not load {path}: {err}") from err
-        self.n_ctx = self.llm.n_ctx()
+        self.n_ctx: int = self.llm.n_ctx()
         # no kind given: a model with a chat template is an instruct model
         self.kind = kind or ("instruct" if self.llm.metadata.get("tokenizer.chat_template") else "base")
         self._formatter = self._chat_formatter()
@@ -222,8 +224,9 @@ class LlamaCppEngine:
                 **kwargs,
             )
             elapsed = time.perf_counter() - start
-        choice = out["choices"][0]
-        usage = out.get("usage", {})
+        response = cast("dict[str, Any]", out)  # stream=False: one response, not an iterator
+        choice = response["choices"][0]
+        usage = response.get("usage", {})
         return Completion(
             text=choice["text"],
             usage=Usage(

@@ -16,15 +16,13 @@ cannot initialise (missing CUDA libraries), so `session.get_providers()` is chec
 from __future__ import annotations
 
 import json
-import sys
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
+from csteer.engines.base import Choice, Completion, EngineOptions, Message, Timing, Usage
 from csteer.errors import CsteerError, UsageError
-from csteer.engines.base import Choice, Completion, Message, Timing, Usage
-from csteer.engines.spec import EngineOptions
 
 PREFILL_CHUNK = 128  # prompt tokens per forward pass: bounds the (chunk x vocab) logits array
 CUDA = "CUDAExecutionProvider"
@@ -64,9 +62,8 @@ def make_session(model_file: Path, options: EngineOptions) -> tuple[Any, list[st
         raise CsteerError(f"onnxruntime could not load {model_file}: {first}") from err
     active = session.get_providers()
     if want_cuda and CUDA not in active:
-        print(
-            f"csteer: warning: onnxruntime could not start CUDA for {model_file.parent.name}; running on CPU",
-            file=sys.stderr,
+        options.notify(
+            f"csteer: warning: onnxruntime could not start CUDA for {model_file.parent.name}; running on CPU"
         )
     return session, active
 
@@ -88,8 +85,11 @@ def _token_text(value: Any) -> str | None:
 
 
 class OnnxEngine:
+    supports_grammar = False  # constrained steering uses choose()
+    supports_scoring = True
+
     def __init__(
-        self, path: str | Path, options: EngineOptions | None = None, kind: str = "instruct"
+        self, path: str | Path, options: EngineOptions | None = None, kind: str | None = None
     ) -> None:
         import numpy as np
         from tokenizers import Tokenizer
@@ -97,9 +97,9 @@ class OnnxEngine:
         options = options or EngineOptions()
         self.model_file = find_model_file(Path(path).expanduser())
         root = self.model_file.parent
-        self.kind = kind
         self.name = f"onnx:{root.name}"
-        self.n_ctx = options.n_ctx
+        self.n_ctx: int = options.n_ctx
+        self.notify = options.notify
         tok_file = root / "tokenizer.json"
         if not tok_file.is_file():
             raise CsteerError(f"{root}: tokenizer.json is missing beside the ONNX model")
@@ -121,6 +121,10 @@ class OnnxEngine:
         self.kv_shape = self._kv_shape(inputs)
         self.eos_ids = self._eos_ids()
         self.template = self._chat_template(root)
+        # unknown kind: instruct when the export ships a chat template, else base (few-shot prompts)
+        self.kind = kind or (
+            "instruct" if self.template or (root / "chat_template.json").is_file() else "base"
+        )
         self._lock = threading.Lock()
         self._cache_tokens: list[int] = []
         self._cache_kv: list[Any] = []
@@ -202,7 +206,7 @@ class OnnxEngine:
             past = [np.ascontiguousarray(kv[:, :, :reuse, :]) for kv in self._cache_kv]
         else:
             reuse, past = 0, self._empty_past()
-        logits = None
+        logits: Any = None
         for start in range(reuse, len(tokens), PREFILL_CHUNK):
             chunk = tokens[start : start + PREFILL_CHUNK]
             logits, past = self.forward(chunk, start, past)
@@ -270,10 +274,7 @@ class OnnxEngine:
 
         if grammar and not self._warned_grammar:
             self._warned_grammar = True
-            print(
-                f"csteer: note: {self.name} ignores grammars; constrained steering uses choose()",
-                file=sys.stderr,
-            )
+            self.notify(f"csteer: note: {self.name} ignores grammars; constrained steering uses choose()")
         tokens = self.encode(messages)
         max_tokens = max(0, min(max_tokens, self.n_ctx - len(tokens)))
         rng = np.random.default_rng(seed)

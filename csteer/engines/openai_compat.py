@@ -10,14 +10,17 @@ from __future__ import annotations
 import os
 import time
 
-from csteer.engines.base import Completion, Message, Timing, Usage
+from csteer.engines.base import Completion, EngineOptions, Message, Timing, Usage
 from csteer.engines.sdk_errors import sdk_errors
-from csteer.engines.spec import EngineOptions
 
 DEFAULT_KEY = "none"  # local servers accept any key; the SDK refuses an empty one
 
 
 class OpenAIEngine:
+    n_ctx: int | None = None  # a server's context size is not known to the client
+    supports_grammar = False
+    supports_scoring = False
+
     def __init__(
         self,
         model: str,
@@ -55,7 +58,7 @@ class OpenAIEngine:
         with sdk_errors(self._openai, self._where(), self.model, "OPENAI_API_KEY"):
             if self.kind == "base":
                 prompt = "\n\n".join(m["content"] for m in messages)
-                resp = self.client.completions.create(
+                completion = self.client.completions.create(
                     model=self.model,
                     prompt=prompt,
                     max_tokens=max_tokens,
@@ -63,10 +66,11 @@ class OpenAIEngine:
                     stop=(stop or [])[:4] or None,  # the API allows at most 4 stop strings
                     seed=seed,
                 )
-                text = resp.choices[0].text or ""
-                finish = resp.choices[0].finish_reason
+                text = completion.choices[0].text or ""
+                finish: str | None = completion.choices[0].finish_reason
+                usage = completion.usage
             else:
-                resp = self.client.chat.completions.create(
+                chat = self.client.chat.completions.create(
                     model=self.model,
                     messages=messages,  # type: ignore[arg-type]
                     max_tokens=max_tokens,
@@ -74,9 +78,9 @@ class OpenAIEngine:
                     stop=(stop or [])[:4] or None,
                     seed=seed,
                 )
-                text = resp.choices[0].message.content or ""
-                finish = resp.choices[0].finish_reason
-        usage = resp.usage
+                text = chat.choices[0].message.content or ""
+                finish = chat.choices[0].finish_reason
+                usage = chat.usage
         return Completion(
             text=text,
             usage=Usage(

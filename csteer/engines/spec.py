@@ -1,15 +1,14 @@
-"""Parse model spec strings and build engines; one shared instance per local model file."""
+"""Parse explicit model specs and build engines; one shared instance per local model file."""
 
 from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from csteer.engines.base import Engine, EngineOptions
 from csteer.errors import UsageError
-from csteer.engines.base import Engine
 
 OLLAMA_URL = "http://127.0.0.1:11434/v1"
 ENGINES = ("gguf", "onnx", "openai", "ollama", "anthropic")
@@ -28,18 +27,9 @@ class EngineSpec:
         return self.engine in ("gguf", "onnx")
 
 
-@dataclass(frozen=True)
-class EngineOptions:
-    n_ctx: int = 8192
-    gpu_layers: int | None = None  # None = all layers when the build can offload
-    threads: int | None = None  # None = chosen from physical cores
-    timeout_s: float = 120.0
-    max_retries: int = 3
-    verbose: bool = False
-
-
-def parse_spec(spec: str, notify: Callable[[str], None] | None = None) -> EngineSpec:
-    """Turn a spec string into an EngineSpec; catalog and store names are resolved to files."""
+def parse_explicit(spec: str) -> EngineSpec | None:
+    """Parse an explicit engine spec (`gguf:PATH`, `openai:MODEL@URL`, a `.gguf` path ...); None for a
+    bare name, which `csteer.models.resolve` looks up in the catalog and the model store."""
     spec = (spec or "").strip()
     if not spec:
         raise UsageError("empty model spec")
@@ -59,28 +49,7 @@ def parse_spec(spec: str, notify: Callable[[str], None] | None = None) -> Engine
         return EngineSpec(prefix, rest)
     if spec.endswith(".gguf"):
         return EngineSpec("gguf", str(Path(spec).expanduser()))
-    return _resolve_name(spec, notify)
-
-
-def _resolve_name(name: str, notify: Callable[[str], None] | None) -> EngineSpec:
-    from csteer.models.catalog import CATALOG
-
-    if name == "embedded":
-        from csteer.models.embedded import ensure_embedded
-
-        return EngineSpec("gguf", str(ensure_embedded(notify)), kind="base", catalog_name="embedded")
-    try:  # user models registered in the store (csteer models import/pull)
-        from csteer.models.store import lookup
-    except ImportError:
-        lookup = None  # type: ignore[assignment]
-    if lookup is not None:
-        entry = lookup(name)
-        if entry is not None:
-            return EngineSpec(entry.format, str(entry.path), kind=entry.kind, catalog_name=name)
-    if name in CATALOG:
-        raise UsageError(f"model {name!r} is not in the local store yet; run `csteer models pull {name}`")
-    engines = ", ".join(f"{e}:" for e in ENGINES)
-    raise UsageError(f"unknown model {name!r}: use a catalog name (embedded), a store name, or {engines}")
+    return None
 
 
 _shared: dict[tuple[str, str], Engine] = {}
@@ -115,12 +84,9 @@ def _build(spec: EngineSpec, options: EngineOptions, kind: str | None) -> Engine
 
         return LlamaCppEngine(spec.target, options=options, kind=kind)
     if spec.engine == "onnx":
-        from csteer.models.store import guess_kind
         from csteer.engines.onnx import OnnxEngine
 
-        return OnnxEngine(
-            spec.target, options=options, kind=kind or guess_kind("onnx", Path(spec.target), {})
-        )
+        return OnnxEngine(spec.target, options=options, kind=kind)
     if spec.engine == "openai":
         from csteer.engines.openai_compat import OpenAIEngine
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from csteer.runtime.actions import ActionKind
 from csteer.engines.base import Message
+from csteer.runtime.actions import ActionKind
 
 # --- what the task model is told for the keyword actions -----------------------------------------------
 CODE_PROMPT = (

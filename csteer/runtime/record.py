@@ -1,9 +1,33 @@
-"""Plain-data records of a steering run: what the CLI prints, the log stores and the bench writes."""
+"""Typed records of a steering run: what the CLI prints, the log stores and the bench writes.
+
+`Run.to_dict()` is the one serialised form (`csteer ask --json`, the run log, the serve extension);
+nested records become plain dicts there, with the same keys as their fields.
+"""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from csteer.sandbox import Result
+
+
+@dataclass(frozen=True)
+class SymbolicReport:
+    """What the symbolic checker said of a turn's program."""
+
+    score: float
+    summary: str  # the labelled text shown to the coach
+    hard_coded: bool
+
+
+@dataclass(frozen=True)
+class SelfCheck:
+    """The self-answer checker's verdict on a turn's answer."""
+
+    verdict: str  # what the checking program printed (or why there was none)
+    correct: bool | None  # None: no verdict could be drawn
+    status: str  # the checking program's sandbox status, or "no-code"
 
 
 @dataclass
@@ -13,14 +37,21 @@ class Turn:
     guidance: str  # what the task model was told this turn
     task_text: str = ""
     code: str | None = None
-    execution: dict[str, Any] | None = None  # sandbox Result as a dict
+    execution: Result | None = None  # the program's sandbox result, when the reply held code
     answer: str | None = None
-    symbolic: dict[str, Any] | None = None  # {"score", "summary", "hard_coded"}
-    self_check: dict[str, Any] | None = None  # {"verdict", "correct", "status"}
+    symbolic: SymbolicReport | None = None
+    self_check: SelfCheck | None = None
     coach_text: str = ""  # the coach's raw reply (or the scored option)
     coach_tokens: int = 0
     task_tokens: int = 0
     seconds: float = 0.0
+
+    @property
+    def failed(self) -> bool:
+        """The program did not run cleanly, or the self-check found the answer wrong."""
+        return (self.execution is not None and self.execution.status != "ok") or (
+            self.self_check is not None and self.self_check.correct is False
+        )
 
 
 @dataclass

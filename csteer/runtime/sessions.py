@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from csteer.engines.base import Completion, Engine, Message, as_scoring
 from csteer.runtime import prompts
 from csteer.runtime.actions import MARKERS, Action, ActionKind, ActionParseError, action_grammar, parse_action
-from csteer.engines.base import Completion, Engine, Message
 
 CHARS_PER_TOKEN = 3  # conservative estimate for budgeting before tokenization
 DEFAULT_REMOTE_CTX = 32_768
@@ -18,8 +18,8 @@ OMITTED = "[earlier turns omitted to fit the context]"
 
 
 def char_budget(engine: Engine, reserve_tokens: int) -> int:
-    n_ctx = getattr(engine, "n_ctx", None) or DEFAULT_REMOTE_CTX
-    return max(2_000, (int(n_ctx) - reserve_tokens) * CHARS_PER_TOKEN)
+    n_ctx = engine.n_ctx or DEFAULT_REMOTE_CTX
+    return max(2_000, (n_ctx - reserve_tokens) * CHARS_PER_TOKEN)
 
 
 def clip(text: str, limit: int) -> str:
@@ -151,8 +151,9 @@ class CoachSession:
         prompt = prompts.coach_transcript(self.question, self.base_reviews, self._pending_seen)
         messages: list[Message] = [{"role": "user", "content": prompt}]
         options = [" " + MARKERS[k] for k in kinds]
-        if hasattr(self.engine, "choose"):
-            choice = self.engine.choose(messages, options)
+        scorer = as_scoring(self.engine)
+        if scorer is not None:
+            choice = scorer.choose(messages, options)
             text, tokens = options[choice.index].strip(), choice.tokens
         else:  # a base model behind a server: free completion, strictly parsed
             reply = self.engine.chat(messages, max_tokens=12, temperature=0.0, stop=["\n"], seed=self.seed)
@@ -164,9 +165,8 @@ class CoachSession:
 
     def _decide_chat(self, kinds: tuple[ActionKind, ...]) -> CoachDecision:
         budget = char_budget(self.engine, self.max_tokens)
-        local = hasattr(self.engine, "choose")
         grammar = None
-        if local and getattr(self.engine, "name", "").startswith("gguf:"):
+        if self.engine.supports_grammar:
             # prose, then exactly one marker: a valid action whatever the model's size
             grammar = action_grammar(kinds, self.profile.allow_guidance, prose_before=1200)
         reply = self.engine.chat(

@@ -29,9 +29,9 @@ def test_import_registers_a_verified_copy(tmp_path: Path, home: Path) -> None:
     assert found is not None and found.format == "gguf" and found.verified
     assert found.size == src.stat().st_size
     # the engine spec resolver sees store names
-    from csteer.engines.spec import parse_spec
+    from csteer.models.resolve import resolve
 
-    spec = parse_spec("tiny")
+    spec = resolve("tiny")
     assert (spec.engine, spec.target, spec.kind) == ("gguf", str(entry.path), "instruct")
 
 

@@ -121,9 +121,9 @@ def test_choose_scores_equal_transformers_logprobs(engine, tiny_hf):
 
 def test_spec_routes_onnx_dir_to_the_engine(tiny_llama_onnx):
     from csteer.engines.onnx import OnnxEngine
-    from csteer.engines.spec import create_engine, parse_spec
+    from csteer.engines.spec import create_engine, parse_explicit
 
-    eng = create_engine(parse_spec(f"onnx:{tiny_llama_onnx['int8']}"))
+    eng = create_engine(parse_explicit(f"onnx:{tiny_llama_onnx['int8']}"))
     assert (
         isinstance(eng, OnnxEngine) and eng.kind == "instruct" and eng.providers[-1] == "CPUExecutionProvider"
     )

@@ -57,7 +57,9 @@ def test_kv_prefix_reuse_across_turns(embedded_gguf: Path) -> None:
         second = engine.chat([{"role": "user", "content": grown}], max_tokens=4)
         assert coach.usage.evaluated_prompt_tokens >= coach.usage.prompt_tokens - 1  # only BOS shared
         assert second.usage.evaluated_prompt_tokens is not None
-        assert second.usage.evaluated_prompt_tokens < second.usage.prompt_tokens - first.usage.prompt_tokens + 8
+        assert (
+            second.usage.evaluated_prompt_tokens < second.usage.prompt_tokens - first.usage.prompt_tokens + 8
+        )
     finally:
         engine.close()
 
@@ -82,9 +84,25 @@ def llama_server(embedded_gguf: Path) -> Iterator[str]:
     """llama-cpp-python's own OpenAI-compatible server on loopback, serving the embedded GGUF."""
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(embedded_gguf), "--host", "127.0.0.1",
-         "--port", str(port), "--n_ctx", "4096", "--n_threads", "1", "--model_alias", "gemma"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(embedded_gguf),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            "4096",
+            "--n_threads",
+            "1",
+            "--model_alias",
+            "gemma",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}/v1"
     try:
@@ -110,7 +128,9 @@ def llama_server(embedded_gguf: Path) -> Iterator[str]:
 
 def test_task_model_behind_openai_compatible_server(csteer_home: Path, llama_server: str) -> None:
     env = {"OPENAI_BASE_URL": llama_server, "OPENAI_API_KEY": "none"}
-    proc = run_csteer(["ask", "-m", "openai:gemma", "--task-kind", "base", "What is 48271 * 91433?"], csteer_home, env=env)
+    proc = run_csteer(
+        ["ask", "-m", "openai:gemma", "--task-kind", "base", "What is 48271 * 91433?"], csteer_home, env=env
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "4413562343"
 
@@ -118,8 +138,18 @@ def test_task_model_behind_openai_compatible_server(csteer_home: Path, llama_ser
 def test_base_url_in_spec_overrides_env(csteer_home: Path, llama_server: str) -> None:
     env = {"OPENAI_BASE_URL": "http://127.0.0.1:9/v1", "OPENAI_API_KEY": "none"}
     proc = run_csteer(
-        ["ask", "-m", f"openai:gemma@{llama_server}", "--task-kind", "base", "--policy", "all-code", "What is 48271 * 91433?"],
-        csteer_home, env=env,
+        [
+            "ask",
+            "-m",
+            f"openai:gemma@{llama_server}",
+            "--task-kind",
+            "base",
+            "--policy",
+            "all-code",
+            "What is 48271 * 91433?",
+        ],
+        csteer_home,
+        env=env,
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "4413562343"

@@ -25,7 +25,7 @@ def test_unterminated_block_used_when_no_complete_one() -> None:
 
 
 def test_non_python_blocks_ignored() -> None:
-    text = "```bash\nls -la\n```\n```json\n{\"a\": 1}\n```\n```\n42\n```"
+    text = '```bash\nls -la\n```\n```json\n{"a": 1}\n```\n```\n42\n```'
     assert python_code(text) is None
     assert len(code_blocks(text)) == 3
 

@@ -6,10 +6,11 @@ from typing import Any
 
 import pytest
 
-from csteer.errors import CsteerError
 from csteer.engines import EngineOptions
 from csteer.engines.anthropic_engine import AnthropicEngine
-from csteer.runtime.loop import LoopConfig, SteeringLoop
+from csteer.errors import CsteerError
+from csteer.runtime.loop import SteeringLoop
+from csteer.runtime.settings import RunSettings
 from csteer.sandbox import Sandbox
 from tests.anthropic_fake import FakeAnthropic
 
@@ -48,12 +49,12 @@ def _engine(url: str, monkeypatch: pytest.MonkeyPatch) -> AnthropicEngine:
 def test_codesteer_loop_over_messages_api(env: None, monkeypatch: pytest.MonkeyPatch) -> None:
     with FakeAnthropic(scripted(["Code fits. <<<Code>>>", "Verified. <<<Return Answer>>>"])) as fake:
         engine = _engine(fake.url, monkeypatch)
-        loop = SteeringLoop(engine, engine, Sandbox(), LoopConfig(policy="codesteer"))
+        loop = SteeringLoop(engine, engine, Sandbox(), RunSettings(policy="codesteer"))
         run = loop.run("What is 6 * 7?")
     assert run.answer == "42"
     assert run.stop_reason == "return_answer"
     assert [t.coach_action for t in run.turns] == ["Code"]
-    assert run.turns[0].self_check and run.turns[0].self_check["correct"] is True
+    assert run.turns[0].self_check and run.turns[0].self_check.correct is True
     # wire format: system prompt outside messages, model and max_tokens set, key sent
     coach_first = next(r for r in fake.requests if "TaskLLM" in _text(r))
     assert coach_first["model"] == "claude-test" and coach_first["max_tokens"] > 0
@@ -79,7 +80,9 @@ def test_guidance_reaches_task_model_and_max_turns_bounds(env: None, monkeypatch
     guidance = "Use a loop over range(100) to double check."
     with FakeAnthropic(scripted(["<<<Code>>>"] + [f"<<<{guidance}>>>"] * 10)) as fake:
         engine = _engine(fake.url, monkeypatch)
-        loop = SteeringLoop(engine, engine, Sandbox(), LoopConfig(policy="codesteer", max_turns=2, self_check=False))
+        loop = SteeringLoop(
+            engine, engine, Sandbox(), RunSettings(policy="codesteer", max_turns=2, self_check=False)
+        )
         run = loop.run("What is 6 * 7?")
     assert run.stop_reason == "max_turns"
     assert len(run.turns) == 3  # turn 0 + 2 review turns
@@ -92,10 +95,14 @@ def test_guidance_reaches_task_model_and_max_turns_bounds(env: None, monkeypatch
 
 
 def test_terminate_in_prose_does_not_stop(env: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    replies = ["<<<Code>>>", "Keep going, otherwise Terminate would be premature. <<<Code>>>", "<<<Terminate>>>"]
+    replies = [
+        "<<<Code>>>",
+        "Keep going, otherwise Terminate would be premature. <<<Code>>>",
+        "<<<Terminate>>>",
+    ]
     with FakeAnthropic(scripted(replies)) as fake:
         engine = _engine(fake.url, monkeypatch)
-        run = SteeringLoop(engine, engine, Sandbox(), LoopConfig(max_turns=5, self_check=False)).run("6*7?")
+        run = SteeringLoop(engine, engine, Sandbox(), RunSettings(max_turns=5, self_check=False)).run("6*7?")
     assert run.stop_reason == "terminate"
     assert len(run.turns) == 2
     assert run.answer == "42"
@@ -105,7 +112,9 @@ def test_terminate_in_prose_does_not_stop(env: None, monkeypatch: pytest.MonkeyP
     ("status", "needle"),
     [(401, "rejected the key"), (404, "no model"), (500, "HTTP 500"), (529, "HTTP 529")],
 )
-def test_http_errors_become_one_line(env: None, monkeypatch: pytest.MonkeyPatch, status: int, needle: str) -> None:
+def test_http_errors_become_one_line(
+    env: None, monkeypatch: pytest.MonkeyPatch, status: int, needle: str
+) -> None:
     err = {"type": "error", "error": {"type": "api_error", "message": "boom"}}
     with FakeAnthropic(lambda body: (status, err)) as fake:
         engine = _engine(fake.url, monkeypatch)
@@ -131,7 +140,7 @@ def test_baselines_single_turn(env: None, monkeypatch: pytest.MonkeyPatch) -> No
     with FakeAnthropic(scripted([])) as fake:
         engine = _engine(fake.url, monkeypatch)
         for policy in ("only-question", "all-code", "all-text", "code-first-rule"):
-            run = SteeringLoop(engine, None, Sandbox(), LoopConfig(policy=policy)).run("What is 6 * 7?")
+            run = SteeringLoop(engine, None, Sandbox(), RunSettings(policy=policy)).run("What is 6 * 7?")
             assert run.answer == "42", policy
             assert len(run.turns) == 1
             assert run.coach_model is None
