@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -28,7 +29,7 @@ def _human(size: int | None) -> str:
     return f"{value:.1f} GB"
 
 
-def _progress(label: str):  # type: ignore[no-untyped-def]
+def _progress(label: str) -> Callable[[int, int], None] | None:
     """A byte-progress callback printing to stderr only when it is a terminal (pipelines stay clean)."""
     if not sys.stderr.isatty():
         return None

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -60,7 +62,7 @@ def list_tasks(as_json: bool) -> None:
     for column in ("id", "split", "kind", "description"):
         table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(row["id"], row["split"], row["kind"], row["description"])
+        table.add_row(str(row["id"]), str(row["split"]), str(row["kind"]), str(row["description"]))
     Console().print(table)
 
 
@@ -161,7 +163,7 @@ def selfcheck(data: Path | None, use_hf: bool, task_ids: tuple[str, ...], as_jso
     _print_reports(reports)
 
 
-def _with_progress(run):  # type: ignore[no-untyped-def]
+def _with_progress(run: Callable[[Any], Any]) -> Any:
     """Run `run(progress_callback)` with a progress bar on stderr (only when stderr is a terminal)."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -172,17 +174,17 @@ def _with_progress(run):  # type: ignore[no-untyped-def]
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=console, transient=True
     ) as bar:
-        bars: dict[str, object] = {}
+        bars: dict[str, Any] = {}
 
         def progress(task_id: str, done: int, total: int) -> None:
             if task_id not in bars:
                 bars[task_id] = bar.add_task(task_id, total=total)
-            bar.update(bars[task_id], completed=done)  # type: ignore[arg-type]
+            bar.update(bars[task_id], completed=done)
 
         return run(progress)
 
 
-def _print_reports(reports) -> None:  # type: ignore[no-untyped-def]
+def _print_reports(reports: Any) -> None:
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
