@@ -185,12 +185,12 @@ def report(results: Path, html_path: Path | None, png_path: Path | None, as_json
         from csteer.bench.chart import chart_png
 
         png = chart_png(summary)
-    from csteer.bench.files import write_atomic
+    from csteer.fileio import atomic_write_bytes
 
     if png_path is not None:
-        write_atomic(png_path, png or b"")
+        atomic_write_bytes(png_path, png or b"")
     if html_path is not None:
-        write_atomic(html_path, render_html(summary, png).encode("utf-8"))
+        atomic_write_bytes(html_path, render_html(summary, png).encode("utf-8"))
     if as_json:
         click.echo(json.dumps(summary.to_dict(), indent=2, ensure_ascii=False))
     else:
