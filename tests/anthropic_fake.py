@@ -28,7 +28,9 @@ class FakeAnthropic:
                 fake.requests.append(body)
                 fake.headers.append({k.lower(): v for k, v in self.headers.items()})
                 if self.path.rstrip("/") != "/v1/messages":
-                    self._send(404, {"type": "error", "error": {"type": "not_found_error", "message": self.path}})
+                    self._send(
+                        404, {"type": "error", "error": {"type": "not_found_error", "message": self.path}}
+                    )
                     return
                 out = fake.reply(body)
                 if isinstance(out, tuple):

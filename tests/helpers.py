@@ -16,7 +16,11 @@ def free_port() -> int:
 
 
 def run_csteer(
-    args: list[str], home: Path, stdin: str | None = None, env: dict[str, str] | None = None, timeout: float = 600
+    args: list[str],
+    home: Path,
+    stdin: str | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 600,
 ) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, "CSTEER_HOME": str(home), **(env or {})}
     return subprocess.run(

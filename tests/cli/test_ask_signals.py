@@ -17,7 +17,11 @@ def test_ctrl_c_exits_130_cleanly(csteer_home: Path) -> None:
     env = {**os.environ, "CSTEER_HOME": str(csteer_home)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "csteer", "ask", "-v", "--max-turns", "5", "What is 48271 * 91433?"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     assert proc.stderr is not None
     # wait until the loop is under way (the first turn has started), then interrupt: the task model's
