@@ -16,9 +16,8 @@ the exit status. The job closes its end before running untrusted code.
 
 from __future__ import annotations
 
-import base64
+import fcntl
 import json
-import marshal
 import os
 import signal
 import socket
@@ -35,6 +34,8 @@ EXIT_MEMORY = 121
 EXIT_SETUP = 122
 
 STDIN_FILE = ".stdin"
+JOB_FDS = 4  # descriptors a job receives: its socket to the caller, stdout, stderr, the violation channel
+VIO_FD = 3  # where the violation channel sits while the program runs
 DEFAULT_DISK_MB = Limits.disk_mb  # what a spare mounts ahead of time (resized if a job asks otherwise)
 MAX_SPEC = 128 * 1024  # one datagram of the spec (runner._SPEC_PART is smaller)
 
@@ -53,7 +54,11 @@ def exit_report(status: int, usage: Any) -> dict[str, Any]:
 
 
 def fork_job(
-    job_sock: socket.socket, out_fd: int, err_fd: int, close_in_child: tuple[socket.socket, ...] = ()
+    job_sock: socket.socket,
+    out_fd: int,
+    err_fd: int,
+    vio_fd: int,
+    close_in_child: tuple[socket.socket, ...] = (),
 ) -> int:
     """Fork one job (called by the worker or the launcher); the child never returns."""
     pid = os.fork()
@@ -62,7 +67,7 @@ def fork_job(
             for sock in close_in_child:
                 sock.close()
             _detach()
-            _job_entry(job_sock, out_fd, err_fd, prepared=None)
+            _job_entry(job_sock, out_fd, err_fd, vio_fd, prepared=None)
         finally:
             os._exit(EXIT_SETUP)
     try:
@@ -88,10 +93,10 @@ def fork_spare(plan: jail.Plan, close_in_child: tuple[socket.socket, ...]) -> tu
                 jail.enter_namespaces(plan)
                 if plan.new_root and jail.template_ready and not plan.pidns:
                     jail.mount_scratch(DEFAULT_DISK_MB, jail.job_uid(plan))
-            msg, fds, _, _ = socket.recv_fds(theirs, 16, 3)
+            msg, fds, _, _ = socket.recv_fds(theirs, 16, JOB_FDS)
             theirs.close()
-            if len(fds) == 3:
-                _job_entry(socket.socket(fileno=fds[0]), fds[1], fds[2], prepared=plan)
+            if len(fds) == JOB_FDS:
+                _job_entry(socket.socket(fileno=fds[0]), fds[1], fds[2], fds[3], prepared=plan)
         finally:
             os._exit(EXIT_SETUP)
     theirs.close()
@@ -105,7 +110,9 @@ def _detach() -> None:
     os.setsid()  # own process group: the caller kills the whole group on timeout
 
 
-def _job_entry(job_sock: socket.socket, out_fd: int, err_fd: int, prepared: jail.Plan | None) -> NoReturn:
+def _job_entry(
+    job_sock: socket.socket, out_fd: int, err_fd: int, vio_fd: int, prepared: jail.Plan | None
+) -> NoReturn:
     """`prepared`: the plan whose namespaces this process already entered (a spare), else None."""
     try:
         spec = json.loads(job_sock.recv(MAX_SPEC))
@@ -119,19 +126,40 @@ def _job_entry(job_sock: socket.socket, out_fd: int, err_fd: int, prepared: jail
     except BaseException as err:
         _fail(job_sock, err)
     if not plan.pidns:
-        _job_main(spec, plan, out_fd, err_fd, job_sock)
+        _job_main(spec, plan, out_fd, err_fd, vio_fd, job_sock)
     # Supervisor: the pid namespace applies to our children, so the job is one.
+    parent = os.getppid()
     pid = os.fork()
     if pid == 0:
-        _job_main(spec, plan, out_fd, err_fd, job_sock)
-    for fd in {out_fd, err_fd}:
+        _job_main(spec, plan, out_fd, err_fd, vio_fd, job_sock)
+    for fd in {out_fd, err_fd, vio_fd}:
         os.close(fd)
+    kill_child_when_orphaned(pid, parent)
     try:
         send(job_sock, {"pids": [pid]})
         _, status, usage = os.wait4(pid, 0)
         send(job_sock, {"final": exit_report(status, usage)})
     finally:
         os._exit(0)
+
+
+def kill_child_when_orphaned(pid: int, parent: int) -> None:
+    """A trusted parent of a job (cold launcher, pidns supervisor) takes its job along when it loses its
+    own parent: PR_SET_PDEATHSIG delivers SIGTERM, whose handler SIGKILLs the job first. (The job's own
+    parent-death signal also fires, and seccomp keeps the job from clearing it.)"""
+
+    def on_term(*_: object) -> None:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+        os._exit(EXIT_SETUP)
+
+    signal.signal(signal.SIGTERM, on_term)
+    if sys.platform.startswith("linux"):
+        linux.prctl(linux.PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        on_term()
 
 
 def _fail(job_sock: socket.socket, err: BaseException) -> NoReturn:
@@ -142,9 +170,11 @@ def _fail(job_sock: socket.socket, err: BaseException) -> NoReturn:
 
 
 def _job_main(
-    spec: dict[str, Any], plan: jail.Plan, out_fd: int, err_fd: int, job_sock: socket.socket
+    spec: dict[str, Any], plan: jail.Plan, out_fd: int, err_fd: int, vio_fd: int, job_sock: socket.socket
 ) -> NoReturn:
     try:
+        # The violation channel moves out of the way of 0-2 first, then to VIO_FD at the end.
+        vio_fd = _dup_above(vio_fd, 10)
         for fd, target in ((out_fd, 1), (err_fd, 2)):
             if fd != target:
                 os.dup2(fd, target)
@@ -161,8 +191,12 @@ def _job_main(
             if uid != os.getuid():
                 os.chown(workdir, uid, uid)
         os.chdir(workdir)
-        for name, text in (("main.py", spec["code"]), (STDIN_FILE, spec.get("stdin") or "")):
-            with open(name, "w", encoding="utf-8") as fh:
+        # Text that is not valid Unicode (lone surrogates) still reaches the compiler, which rejects it.
+        for name, text, errors in (
+            ("main.py", spec["code"], "backslashreplace"),
+            (STDIN_FILE, spec.get("stdin") or "", "surrogatepass"),
+        ):
+            with open(name, "w", encoding="utf-8", errors=errors) as fh:
                 fh.write(text)
             if uid != os.getuid():
                 os.chown(name, uid, uid)
@@ -173,10 +207,21 @@ def _job_main(
         jail.drop_and_limit(plan, spec["limits"], baseline)
         send(job_sock, {"ready": "OK"})
         job_sock.close()
-        os.closerange(3, 65536)
+        if vio_fd != VIO_FD:
+            os.dup2(vio_fd, VIO_FD)
+            os.close(vio_fd)
+        os.closerange(VIO_FD + 1, 65536)
     except BaseException as err:
         _fail(job_sock, err)
-    os._exit(run_program(spec))
+    os._exit(run_program(spec, socket.socket(fileno=VIO_FD)))
+
+
+def _dup_above(fd: int, low: int) -> int:
+    if fd >= low:
+        return fd
+    new = fcntl.fcntl(fd, fcntl.F_DUPFD, low)
+    os.close(fd)
+    return new
 
 
 def _exit_code(value: Any) -> int:
@@ -188,10 +233,16 @@ def _exit_code(value: Any) -> int:
     return 1
 
 
-def run_program(spec: dict[str, Any]) -> int:
-    """Execute the program in this (already jailed) process; return its exit code."""
+def run_program(spec: dict[str, Any], channel: socket.socket | None = None) -> int:
+    """Compile (under the policy) and execute the program in this, already jailed, process.
+
+    Returns its exit code. `channel` is the violation channel to the caller: "compile" (rejected before
+    running), "running" (compiled; the program starts now) and the first run-time "violation" go there as
+    they happen, so nothing the program does afterwards can take them back."""
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # over-size writes raise OSError instead of killing
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    if channel is not None:
+        channel.settimeout(5.0)  # the caller reads it while the job runs; never block for good
     sys.stdin = open(0, encoding="utf-8", errors="replace", closefd=False)
     sys.stdout = open(1, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
     sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False, buffering=1)
@@ -202,23 +253,23 @@ def run_program(spec: dict[str, Any]) -> int:
     module.__file__ = "main.py"
     sys.modules["__main__"] = module
     source = spec["code"]
-    try:
-        if spec.get("policy", True):
-            allowed = spec.get("allowed_imports")
-            runtime = guards.Runtime(allowed)
-            if spec.get("bytecode"):  # compiled under the policy by the caller
-                code = marshal.loads(base64.b64decode(spec["bytecode"]))
-            else:
-                code = policy.compile_solution(source, "main.py", allowed)
-            module.__dict__.update(runtime.namespace())
-        else:
+    if spec.get("policy", True):
+        allowed = spec.get("allowed_imports")
+        try:
+            code = policy.compile_solution(source, "main.py", allowed)
+        except policy.PolicyError as err:
+            guards.report(channel, {"compile": str(err)})
+            return EXIT_POLICY
+        runtime = guards.Runtime(allowed)
+        guards.Recorder.channel = channel
+        module.__dict__.update(runtime.namespace())
+    else:
+        try:
             code = compile(source, "main.py", "exec")
-    except policy.PolicyError as err:
-        print(f"PolicyError: {err}", file=sys.stderr)
-        return EXIT_POLICY
-    except SyntaxError:
-        traceback.print_exc(limit=0)
-        return 1
+        except (SyntaxError, ValueError, RecursionError, MemoryError, UnicodeError):
+            traceback.print_exc(limit=0)
+            return 1
+    guards.report(channel, {"running": True})
     exit_code = 0
     try:
         exec(code, module.__dict__)

@@ -29,15 +29,37 @@ class PolicyViolation(BaseException):
 
 
 class Recorder:
-    """Remembers the first run-time violation (the child reports it after the program ends)."""
+    """The first run-time violation: kept here and sent at once on the job's violation channel.
+
+    The channel (`channel`, a datagram socket whose other end the caller reads) is append-only from the
+    program's point of view: a record that left the process cannot be taken back, so a program that
+    catches the PolicyViolation and then resets `first` (by walking frames to this class) still ends with
+    status `policy`; the caller keeps the first record it received."""
 
     first: str | None = None
+    channel: Any = None  # socket.socket of the violation channel, in a job
 
     @classmethod
     def violation(cls, message: str) -> PolicyViolation:
         if cls.first is None:
             cls.first = message
+        report(cls.channel, {"violation": message})
         return PolicyViolation(message)
+
+
+def report(channel: Any, record: dict[str, Any]) -> None:
+    """Send one record on the violation channel (SOCK_SEQPACKET: one record per message, in order).
+
+    It blocks while the channel is full (the caller reads it as the job runs), up to the socket's
+    timeout, so a program that floods the channel first cannot make the real record be dropped."""
+    if channel is None:
+        return
+    import json
+
+    try:
+        channel.send(json.dumps(record).encode()[:8192])
+    except OSError:
+        pass  # the caller is gone
 
 
 def _check_attr_name(name: Any) -> None:
@@ -161,7 +183,7 @@ class Runtime:
 
     # -- guarded builtins ------------------------------------------------------------------------
     def builtins(self) -> dict[str, Any]:
-        denied = {"exec", "compile", "breakpoint", "help", "copyright", "credits", "license"}
+        denied = {"compile", "breakpoint", "help", "copyright", "credits", "license"}
         table = {k: v for k, v in vars(builtins).items() if not k.startswith("_") and k not in denied}
         table["__build_class__"] = builtins.__build_class__
         table["__import__"] = self.import_hook
@@ -190,16 +212,18 @@ class Runtime:
             return vars(*args)
 
         def guarded_eval(source: Any, globals_: Any = None, locals_: Any = None) -> Any:
-            if not isinstance(source, str):
-                raise Recorder.violation("eval() of a code object (rule: no-exec).")
-            try:
-                code = policy.compile_expression(source.strip(), self.allowed)
-            except policy.PolicyError as err:
-                raise Recorder.violation(f"eval() of code the policy rejects: {err}") from None
-            scope = dict(globals_) if isinstance(globals_, dict) else dict(self._namespace_base())
-            scope["__builtins__"] = table
-            scope.setdefault("_getattr_", self.getattr_hook)
-            return eval(code, scope, locals_)
+            if isinstance(source, str):
+                source = source.lstrip(" \t")  # as Python's eval does
+            code = self._compile_string(source, "eval")
+            scope, local_scope = self._scopes(globals_, locals_)
+            with self._builtins_for(scope, table):
+                return eval(code, scope, local_scope)
+
+        def guarded_exec(source: Any, globals_: Any = None, locals_: Any = None) -> None:
+            code = self._compile_string(source, "exec")
+            scope, local_scope = self._scopes(globals_, locals_)
+            with self._builtins_for(scope, table):
+                exec(code, scope, local_scope)
 
         def guarded_open(file: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
             # Relative paths inside the working directory only (the jail enforces this for real).
@@ -222,11 +246,82 @@ class Runtime:
             hasattr=guarded_hasattr,
             vars=guarded_vars,
             eval=guarded_eval,
+            exec=guarded_exec,
             open=guarded_open,
             exit=guarded_exit,
             quit=guarded_exit,
         )
+        # The hooks policy-compiled code calls, also as builtins: code that eval/exec run with globals of
+        # the program's own making (no hooks in them) still finds them.
+        table.update(self._hooks())
         return table
+
+    def _hooks(self) -> dict[str, Any]:
+        return {"_getattr_": self.getattr_hook, "_getitem_": operator.getitem}
+
+    def _compile_string(self, source: Any, mode: str) -> Any:
+        """Compile an eval/exec argument under the policy (bad syntax raises SyntaxError, like Python)."""
+        if isinstance(source, (bytes, bytearray)):
+            source = bytes(source).decode("utf-8")
+        if not isinstance(source, str):
+            raise Recorder.violation(f"{mode}() of a code object (rule: no-exec).")
+        try:
+            return policy.compile_expression(source, self.allowed, mode=mode)
+        except policy.PolicyError as err:
+            raise Recorder.violation(f"{mode}() of code the policy rejects: {err}") from None
+
+    def _scopes(self, globals_: Any, locals_: Any) -> tuple[dict[str, Any], Any]:
+        """The globals and locals Python's own eval/exec would use: the calling frame's when not given."""
+        if globals_ is None:
+            frame = sys._getframe(2)  # 0: here, 1: guarded_eval/exec, 2: the program's frame
+            globals_ = frame.f_globals
+            if locals_ is None:
+                locals_ = frame.f_locals
+            del frame
+        elif locals_ is None:
+            locals_ = globals_
+        if not isinstance(globals_, dict):
+            raise TypeError("globals must be a dict")
+        hooks = self._hooks()
+        for mapping in (globals_, locals_):
+            for name in policy.RUNTIME_HOOKS:
+                try:
+                    value = mapping[name]
+                except Exception:  # noqa: BLE001 - KeyError, or whatever a mapping of the program's raises
+                    continue
+                if name not in hooks or value != hooks[name]:
+                    raise Recorder.violation(f'eval/exec with its own "{name}" (rule: reserved-name).')
+        return globals_, locals_
+
+    class _builtins_for:
+        """Run eval/exec with the guarded builtins whatever `__builtins__` the given globals hold.
+
+        Python puts its own builtins into globals that lack them; here that is the guarded table. Globals
+        with builtins of the program's own making (`{"__builtins__": {}}`) keep them, plus the hooks, for
+        the duration of the call."""
+
+        def __init__(self, scope: dict[str, Any], table: dict[str, Any]) -> None:
+            self.scope, self.table = scope, table
+            self.saved: Any = _MISSING
+
+        def __enter__(self) -> None:
+            current = self.scope.get("__builtins__", _MISSING)
+            if current is _MISSING:
+                self.scope["__builtins__"] = self.table
+            elif current is not self.table:
+                self.saved = current
+                if isinstance(current, dict):
+                    merged = dict(current)
+                elif isinstance(current, types.ModuleType):
+                    merged = dict(vars(current))
+                else:
+                    merged = {}
+                merged.update({k: self.table[k] for k in policy.RUNTIME_HOOKS if k in self.table})
+                self.scope["__builtins__"] = merged
+
+        def __exit__(self, *exc: object) -> None:
+            if self.saved is not _MISSING:
+                self.scope["__builtins__"] = self.saved
 
     def _namespace_base(self) -> dict[str, Any]:
         return {"__name__": "__main__", "_getattr_": self.getattr_hook, "_getitem_": operator.getitem}

@@ -203,19 +203,29 @@ def enter_template() -> None:
 scratch_mb: int | None = None
 
 
+INODES_PER_MB = 128  # files (inodes + dentries, ~1.2 KB of kernel memory each) the scratch tmpfs admits
+
+
+def scratch_inodes(disk_mb: int) -> int:
+    """nr_inodes of a scratch tmpfs: `size` bounds its bytes, not its (kernel-memory) inodes."""
+    return max(1024, disk_mb * INODES_PER_MB)
+
+
 def ensure_scratch(disk_mb: int, uid: int) -> None:
     """Mount the scratch space, or resize the one mounted ahead of time."""
     if scratch_mb is None:
         mount_scratch(disk_mb, uid)
     elif scratch_mb != disk_mb:
         flags = linux.MS_REMOUNT | linux.MS_NOSUID | linux.MS_NODEV
-        linux.mount(None, "/" + WORKDIR_NAME, None, flags, f"size={disk_mb}m")
+        options = f"size={disk_mb}m,nr_inodes={scratch_inodes(disk_mb)}"
+        linux.mount(None, "/" + WORKDIR_NAME, None, flags, options)
 
 
 def mount_scratch(disk_mb: int, uid: int) -> None:
     """The job's writable space: one size-limited tmpfs, seen as /sandbox, /tmp and /dev/shm."""
     global scratch_mb
-    linux.mount("tmpfs", SCRATCH, "tmpfs", linux.MS_NOSUID | linux.MS_NODEV, f"size={disk_mb}m,mode=755")
+    options = f"size={disk_mb}m,nr_inodes={scratch_inodes(disk_mb)},mode=755"
+    linux.mount("tmpfs", SCRATCH, "tmpfs", linux.MS_NOSUID | linux.MS_NODEV, options)
     for name, target, mode in (
         (WORKDIR_NAME, "/" + WORKDIR_NAME, 0o700),
         ("tmp", "/tmp", 0o1777),

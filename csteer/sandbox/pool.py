@@ -48,6 +48,10 @@ class WarmPool:
             theirs.close()
         self._sock = ours
         self._lock = threading.Lock()
+        self._closed = False
+        self.jobs = 0  # jobs handed to this worker
+        self.active = 0  # of which still running
+        self.retired = False
         ours.settimeout(start_timeout_s)
         try:
             hello = json.loads(ours.recv(65536) or b"{}")
@@ -69,15 +73,37 @@ class WarmPool:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
-    def submit(self, job_fd: int, out_fd: int, err_fd: int) -> None:
+    def submit(self, job_fd: int, out_fd: int, err_fd: int, vio_fd: int) -> None:
         """Hand one job's descriptors to the worker (they are duplicated into it; close yours after)."""
         with self._lock:
+            if self._closed:
+                raise PoolError("warm worker is retired")
             try:
-                socket.send_fds(self._sock, [b"J"], [job_fd, out_fd, err_fd])
+                socket.send_fds(self._sock, [b"J"], [job_fd, out_fd, err_fd, vio_fd])
             except OSError as err:
                 raise PoolError(f"warm worker is gone: {err}") from None
+            self.jobs += 1
+            self.active += 1
+
+    def done(self) -> None:
+        """One job handed to this worker has ended (a retired worker goes once its last job has)."""
+        with self._lock:
+            self.active -= 1
+            close = self.retired and self.active == 0
+        if close:
+            self.close()
+
+    def retire(self) -> None:
+        """Take no more jobs; exit when the running ones have ended."""
+        with self._lock:
+            self.retired = True
+            close = self.active == 0
+        if close:
+            self.close()
 
     def close(self) -> None:
+        with self._lock:
+            self._closed = True
         try:
             self._sock.close()
         except OSError:
@@ -89,6 +115,11 @@ class WarmPool:
             self.proc.wait()
 
 
+# Jobs forked from one worker share its address-space layout and str hash secret (a fork keeps both;
+# only an exec makes new ones). A worker is therefore replaced after this many jobs: the next one starts
+# in the background when the count is reached and takes over once ready. See SECURITY.md.
+RECYCLE_AFTER_JOBS = 200
+
 _pool: WarmPool | None = None
 _pool_failed: str | None = None
 _pool_lock = threading.Lock()
@@ -96,12 +127,15 @@ _pool_lock = threading.Lock()
 
 def _forget_after_fork() -> None:
     # A forked caller must not share its parent's control socket: it starts its own pool when needed.
-    global _pool, _pool_failed, _pool_lock
-    _pool, _pool_failed, _pool_lock = None, None, threading.Lock()
+    global _pool, _pool_failed, _pool_lock, _next
+    _pool, _pool_failed, _pool_lock, _next = None, None, threading.Lock(), None
 
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_after_fork)
+
+
+_next: threading.Thread | None = None  # starting the replacement of a worker that reached its job count
 
 
 def get_pool() -> WarmPool | None:
@@ -113,14 +147,50 @@ def get_pool() -> WarmPool | None:
             _pool = None
         if _pool is None and _pool_failed is None:
             try:
-                _pool = WarmPool()
-                atexit.register(_pool.close)
+                _pool = _start()
             except (PoolError, OSError) as err:
                 _pool_failed = str(err)
                 log.warning(
                     "csteer sandbox: warm pool unavailable (%s); every job starts a fresh interpreter", err
                 )
+        elif _pool is not None and _pool.jobs >= RECYCLE_AFTER_JOBS:
+            _start_replacement(_pool)
         return _pool
+
+
+def _start() -> WarmPool:
+    pool = WarmPool()
+    atexit.register(pool.close)
+    return pool
+
+
+def _start_replacement(old: WarmPool) -> None:
+    """Start the next worker in the background; it replaces `old` when ready (jobs keep going meanwhile)."""
+    global _next
+    if _next is not None:
+        return
+
+    def start() -> None:
+        global _pool, _next
+        try:
+            new: WarmPool | None = _start()
+        except (PoolError, OSError) as err:
+            log.warning("csteer sandbox: replacement warm worker did not start (%s)", err)
+            new = None
+        with _pool_lock:
+            _next = None
+            if new is None:
+                old.jobs = 0  # try again after as many jobs
+                return
+            if _pool is old:
+                _pool = new
+            else:
+                new.close()
+                return
+        old.retire()
+
+    _next = threading.Thread(target=start, name="csteer-sandbox-recycle", daemon=True)
+    _next.start()
 
 
 def pool_status() -> tuple[bool, str]:
@@ -129,5 +199,6 @@ def pool_status() -> tuple[bool, str]:
         return False, _pool_failed or "not started"
     return (
         True,
-        f"worker pid {pool.proc.pid}, prepared root: {pool.template}, preloaded: {', '.join(pool.preloaded)}",
+        f"worker pid {pool.proc.pid}, prepared root: {pool.template}, replaced every "
+        f"{RECYCLE_AFTER_JOBS} jobs, preloaded: {', '.join(pool.preloaded)}",
     )

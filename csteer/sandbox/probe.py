@@ -11,6 +11,7 @@ import dataclasses
 import json
 import logging
 import os
+import platform
 import shutil
 import socket
 import subprocess
@@ -19,9 +20,11 @@ import tempfile
 import threading
 from typing import Any
 
-from csteer.sandbox import jail, linux, seccomp
+from csteer.sandbox import cgroup, jail, linux, seccomp
 
 log = logging.getLogger("csteer.sandbox")
+
+_MEMFD_CREATE_NR = {"x86_64": 319, "aarch64": 279, "arm64": 279, "riscv64": 279}.get(platform.machine())
 
 _lock = threading.Lock()
 _cached: dict[str, Any] | None = None
@@ -66,6 +69,15 @@ def _inside_checks(canary: str) -> dict[str, Any]:
     except OSError:
         result["interfaces"] = []
     result["host_fs_visible"] = os.path.exists(canary) or os.path.exists("/etc/passwd")
+    libc = linux.libc()
+    # Memory outside the address space and host watching: each answer is -1 when seccomp denies it.
+    result["memfd_blocked"] = libc.syscall(_MEMFD_CREATE_NR, b"probe", 0) == -1 if _MEMFD_CREATE_NR else None
+    shm = libc.shmget(0, 4096, 0o1600)  # IPC_PRIVATE, IPC_CREAT | 0600
+    result["shm_blocked"] = shm == -1
+    if shm >= 0:
+        libc.shmctl(shm, 0, None)  # IPC_RMID: a plan without an IPC namespace would keep it
+    result["inotify_blocked"] = libc.inotify_init1(0) == -1
+    result["pdeathsig_locked"] = libc.prctl(linux.PR_SET_PDEATHSIG, 0, 0, 0, 0) == -1
     try:
         pid = os.fork()
     except OSError:
@@ -131,7 +143,7 @@ def detect() -> dict[str, Any]:
     if not sys.platform.startswith("linux"):
         report.update(plan=jail.Plan(rlimits=os.name == "posix").to_dict(), inside={}, errors=["not Linux"])
         return report
-    errors = []
+    errors: list[str] = []
     for plan in _candidates():
         inside = _trial(plan)
         if "error" not in inside:
@@ -152,6 +164,7 @@ def layers(report: dict[str, Any]) -> list[tuple[str, bool, str]]:
     """(layer, active, detail) rows for `csteer sandbox check` and the warning."""
     plan = jail.Plan.from_dict(report.get("plan", {}))
     inside = report.get("inside", {})
+    groups: dict[str, Any] = report.get("cgroup", {})
     try:
         import RestrictedPython  # noqa: F401
 
@@ -195,7 +208,69 @@ def layers(report: dict[str, Any]) -> list[tuple[str, bool, str]]:
             if plan.seccomp
             else "inactive (libseccomp not found, or the filter could not be loaded)",
         ),
+        (
+            "seccomp: memfd, SysV IPC, inotify, fanotify",
+            plan.seccomp and all(inside.get(k) for k in ("memfd_blocked", "shm_blocked", "inotify_blocked")),
+            "memory outside the address space and host watching -> EPERM "
+            f"(memfd {_yes(inside.get('memfd_blocked'))}, shm {_yes(inside.get('shm_blocked'))}, "
+            f"inotify {_yes(inside.get('inotify_blocked'))})",
+        ),
+        (
+            "no orphans (a run dies with its caller)",
+            plan.seccomp and bool(inside.get("pdeathsig_locked")),
+            "parent-death signals on launcher and job (the job cannot clear its own: seccomp); "
+            "the warm worker kills its jobs when the caller goes"
+            if plan.seccomp
+            else "partial: without seccomp a job can clear its parent-death signal",
+        ),
+        (
+            "tmpfs inode limit",
+            plan.new_root,
+            f"nr_inodes = {jail.INODES_PER_MB} per MB of disk_mb (min 1024)"
+            if plan.new_root
+            else "no private tmpfs here",
+        ),
+        (
+            "cgroup memory (shm, tmpfs, kernel memory)",
+            bool(groups.get("memory")),
+            f"memory_mb + disk_mb + {cgroup.SLACK_MB} MB per job, no swap ({groups.get('detail', 'none')})"
+            if groups.get("memory")
+            else _cgroup_missing(groups),
+        ),
+        (
+            "cgroup pids limit",
+            bool(groups.get("pids")),
+            f"pids.max {cgroup.PIDS_MAX} per job" if groups.get("pids") else _cgroup_missing(groups),
+        ),
+        (
+            "cgroup kill (whole job at once)",
+            bool(groups.get("kill")),
+            "cgroup.kill at the deadline and after the job"
+            if groups.get("kill")
+            else "each pid of the job is killed instead " + _cgroup_missing(groups),
+        ),
     ]
+
+
+def _yes(value: object) -> str:
+    return "denied" if value else ("allowed" if value is False else "?")
+
+
+def _cgroup_missing(groups: dict[str, Any]) -> str:
+    notes = "; ".join(groups.get("notes", []))
+    return f"(no writable cgroup{': ' + notes if notes else ''})"
+
+
+def cgroup_report() -> dict[str, Any]:
+    """The caller's cgroup layout as plain data, for layers() and `csteer sandbox check`."""
+    lay = cgroup.layout()
+    return {
+        "memory": lay.memory,
+        "pids": lay.pids,
+        "kill": lay.kill,
+        "detail": lay.describe(),
+        "notes": list(lay.notes),
+    }
 
 
 def _helper_command(mode: str) -> list[str]:
@@ -238,6 +313,8 @@ def probe() -> dict[str, Any]:
                 _cached = json.loads(out.stdout)
             except (OSError, ValueError, subprocess.SubprocessError) as err:
                 _cached = {"plan": jail.Plan().to_dict(), "inside": {}, "errors": [f"probe failed: {err}"]}
+            # cgroups are the caller's: it creates each job's group (see cgroup.py)
+            _cached["cgroup"] = cgroup_report() if sys.platform.startswith("linux") else {}
         if not _warned:
             _warned = True
             missing = [name for name, ok, _ in layers(_cached) if not ok]

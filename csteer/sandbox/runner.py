@@ -7,8 +7,6 @@ whole), the wall-clock deadline (SIGKILL to the job's process group and pid), an
 
 from __future__ import annotations
 
-import base64
-import marshal
 import os
 import selectors
 import shutil
@@ -17,12 +15,14 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import asdict
 from typing import Any
 
 from csteer.errors import CsteerError
+from csteer.sandbox import cgroup
 from csteer.sandbox import policy as policy_mod
 from csteer.sandbox.child import EXIT_MEMORY, EXIT_POLICY
 from csteer.sandbox.types import Limits, Result, Status
@@ -30,6 +30,7 @@ from csteer.sandbox.types import Limits, Result, Status
 TRUNCATION_MARKER = "\n...[output truncated by csteer sandbox]"
 _SPEC_PART = 64 * 1024  # a datagram has a size limit: larger specs go in parts
 _DRAIN_GRACE_S = 2.0
+_MAX_RECORDS = 1000  # records read from one job's violation channel
 
 
 class SandboxError(CsteerError):
@@ -64,17 +65,20 @@ class Sandbox:
 
     def run(self, code: str, stdin: str | None = None) -> Result:
         start = time.monotonic()
-        bytecode = None
-        if self.policy:
-            try:
-                compiled = policy_mod.compile_solution(code, "main.py", self.allowed_imports)
-            except policy_mod.PolicyError as err:
-                return Result("policy", "", str(err), None, time.monotonic() - start, False)
-            # The job runs this bytecode (same interpreter) instead of compiling the program again.
-            bytecode = base64.b64encode(marshal.dumps(compiled)).decode()
+        if not isinstance(code, str) or len(code) > policy_mod.MAX_SOURCE_CHARS:
+            # The only check made here: everything else about the program text is decided inside the
+            # job (policy compilation included), where no text can take this process down.
+            size = len(code) if isinstance(code, str) else type(code).__name__
+            reason = f"the program ({size}) is not text of at most {policy_mod.MAX_SOURCE_CHARS} characters"
+            return Result("policy", "", f"{reason} (rule: complexity).", None, 0.0, False)
         if not sys.platform.startswith("linux"):
             # The jail and the pool rely on Linux (namespaces, SOCK_SEQPACKET, prctl): elsewhere a plain,
             # scrubbed, time- and output-limited interpreter, with the warning from the probe.
+            if self.policy:
+                try:
+                    policy_mod.compile_solution(code, "main.py", self.allowed_imports)
+                except policy_mod.PolicyError as err:
+                    return Result("policy", "", str(err), None, time.monotonic() - start, False)
             return _run_plain(code, stdin, self.limits, start)
         from csteer.sandbox import probe
 
@@ -89,13 +93,22 @@ class Sandbox:
                 "plan": plan,
                 "limits": asdict(self.limits),
                 "policy": self.policy,
-                "bytecode": bytecode,
                 "allowed_imports": self.allowed_imports,
                 "host_dir": host_dir,
             }
             return _Job(self.limits, start).run(spec, self.use_pool and self.plan is None)
         finally:
             shutil.rmtree(host_dir, ignore_errors=True)
+
+
+_stats = threading.local()
+
+
+def last_job_stats() -> dict[str, Any]:
+    """What the host saw of this thread's last job: its cgroup's peak memory and OOM kills, if any.
+
+    {"cgroup": bool, "peak_bytes": int, "limit_bytes": int, "oom_kills": int} (keys present when known)."""
+    return dict(getattr(_stats, "value", {}))
 
 
 class _Job:
@@ -107,28 +120,43 @@ class _Job:
         self.report: dict[str, Any] | None = None  # the job's exit status
         self.ready: str | None = None
         self.proc: subprocess.Popen[bytes] | None = None
+        self.group: cgroup.JobGroup | None = None
+        self.records: list[dict[str, Any]] = []  # the violation channel, in order
+        self.violation: dict[str, Any] | None = None  # its first "violation" or "compile" record
 
     def run(self, spec: dict[str, Any], use_pool: bool) -> Result:
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        vio_r, vio_w = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.final_key = "final" if spec["plan"].get("pidns") else "reaped"
+        warm = None
+        _stats.value = {}
         try:
-            self._launch(theirs, out_w, err_w, use_pool)
+            self.group = _new_group(self.limits)
+            warm = self._launch(theirs, out_w, err_w, vio_w, use_pool)
         except BaseException:
             for fd in (out_r, err_r):
                 os.close(fd)
             ours.close()
+            vio_r.close()
+            self._remove_group()
             raise
         finally:
             theirs.close()
+            vio_w.close()
             os.close(out_w)
             os.close(err_w)
         try:
-            _send_spec(ours, spec, self.limits.timeout_s)
-            return self._collect(ours, out_r, err_r)
+            self._join_group(ours)
+            try:
+                _send_spec(ours, spec, self.limits.timeout_s)
+            except OSError:
+                pass  # the job process is gone already: _collect reports what it said, if anything
+            return self._collect(ours, out_r, err_r, vio_r)
         finally:
             ours.close()
+            vio_r.close()
             for fd in (out_r, err_r):
                 try:
                     os.close(fd)
@@ -140,22 +168,29 @@ class _Job:
                 except subprocess.TimeoutExpired:
                     self.proc.kill()
                     self.proc.wait()
+            if warm is not None:
+                warm.done()
+            self._remove_group()
 
-    def _launch(self, theirs: socket.socket, out_w: int, err_w: int, use_pool: bool) -> None:
+    def _launch(
+        self, theirs: socket.socket, out_w: int, err_w: int, vio_w: socket.socket, use_pool: bool
+    ) -> Any:
+        """Start the job; returns the warm pool it went to (None: a cold launcher, `self.proc`)."""
         from csteer.sandbox import pool, probe
 
         if use_pool:
             warm = pool.get_pool()
             if warm is not None:
                 try:
-                    warm.submit(theirs.fileno(), out_w, err_w)
-                    return
+                    warm.submit(theirs.fileno(), out_w, err_w, vio_w.fileno())
+                    return warm
                 except pool.PoolError:
                     pass  # fall through to a cold start for this job
+        fds = (theirs.fileno(), vio_w.fileno())
         try:
             self.proc = subprocess.Popen(
-                [*probe._helper_command("cold"), str(theirs.fileno())],
-                pass_fds=(theirs.fileno(),),
+                [*probe._helper_command("cold"), *map(str, fds), str(os.getpid())],
+                pass_fds=fds,
                 env=probe.helper_env(),
                 stdin=subprocess.DEVNULL,
                 stdout=out_w,
@@ -165,9 +200,46 @@ class _Job:
             )
         except OSError as err:
             raise SandboxError(f"cannot start the sandbox interpreter {sys.executable}: {err}") from None
+        return None
+
+    def _join_group(self, sock: socket.socket) -> None:
+        """Wait for the job's first pid and put it in the job's cgroup before it may read its program."""
+        if self.group is None:
+            return
+        sock.settimeout(max(1.0, self.deadline - time.monotonic() + _DRAIN_GRACE_S))
+        try:
+            while not self.pids and self.ready is None:
+                data = sock.recv(65536)
+                if not data:
+                    break
+                self._on_message(data)
+        except OSError:
+            pass
+        finally:
+            sock.settimeout(None)
+        if not self.pids:
+            return  # no job process (it failed to start): _classify reports that
+        try:
+            self.group.add(self.pids[0])
+        except OSError as err:
+            self._kill()
+            raise SandboxError(f"cannot put the job into its cgroup: {err}") from None
+
+    def _remove_group(self) -> None:
+        group, self.group = self.group, None
+        if group is None:
+            return
+        stats = group.stats()
+        stats.update(
+            cgroup=True, limit_bytes=cgroup.memory_limit_bytes(self.limits.memory_mb, self.limits.disk_mb)
+        )
+        _stats.value = stats
+        group.remove()
 
     def _kill(self) -> None:
-        """SIGKILL the supervisor's process group (the job is in it) and both pids by number."""
+        """SIGKILL the job's cgroup, the supervisor's process group (the job is in it) and both pids."""
+        if self.group is not None:
+            self.group.kill()
         if self.report is not None:
             return  # the job already ended: its pids may be reused
         groups = set(self.pids[:1])
@@ -180,7 +252,7 @@ class _Job:
                 except (ProcessLookupError, PermissionError):
                     pass
 
-    def _collect(self, sock: socket.socket, out_r: int, err_r: int) -> Result:
+    def _collect(self, sock: socket.socket, out_r: int, err_r: int, vio: socket.socket) -> Result:
         cap = self.limits.output_bytes
         buffers = {out_r: bytearray(), err_r: bytearray()}
         truncated = False
@@ -189,8 +261,10 @@ class _Job:
         sel.register(out_r, selectors.EVENT_READ)
         sel.register(err_r, selectors.EVENT_READ)
         sel.register(sock, selectors.EVENT_READ)
+        sel.register(vio, selectors.EVENT_READ)
         open_streams = 2
         sock_open = True
+        vio_open = True
         killed_at: float | None = None
         while open_streams or (sock_open and self.report is None):
             now = time.monotonic()
@@ -202,6 +276,11 @@ class _Job:
                 break
             limit = (killed_at + _DRAIN_GRACE_S if killed_at is not None else self.deadline) - now
             for key, _ in sel.select(timeout=max(0.0, limit)):
+                if key.fileobj is vio:
+                    if not self._on_record(vio):
+                        sel.unregister(vio)
+                        vio_open = False
+                    continue
                 if key.fileobj is sock:
                     try:
                         data = sock.recv(65536)
@@ -232,6 +311,10 @@ class _Job:
                 else:
                     buf += data
         sel.close()
+        if vio_open:  # records sent just before the job ended
+            vio.setblocking(False)
+            while self._on_record(vio):
+                pass
         duration = time.monotonic() - self.start
         stdout = buffers[out_r].decode("utf-8", "replace")
         stderr = buffers[err_r].decode("utf-8", "replace")
@@ -243,7 +326,43 @@ class _Job:
         exit_code, final = self._classify()
         if status is None:
             status = final
+        first = self.violation
+        if first is not None:
+            # The first record on the append-only channel decides, whatever the program did afterwards.
+            if "compile" in first:
+                return Result("policy", "", str(first["compile"]), None, duration, False)
+            message = str(first.get("violation"))
+            if message not in stderr:
+                stderr += (
+                    "" if not stderr or stderr.endswith("\n") else "\n"
+                ) + f"PolicyViolation: {message}\n"
+            return Result("policy", stdout, stderr, EXIT_POLICY, duration, truncated)
         return Result(status, stdout, stderr, exit_code, duration, truncated)
+
+    def _on_record(self, vio: socket.socket) -> bool:
+        """Read one record of the violation channel; False when there is nothing more to read from it."""
+        try:
+            data = vio.recv(8192)
+        except (BlockingIOError, InterruptedError):
+            return False
+        except OSError:
+            return False
+        if not data:
+            return False
+        if len(self.records) >= _MAX_RECORDS:
+            return False  # a flood: the first records are kept, the rest is left unread
+        import json
+
+        try:
+            record = json.loads(data)
+        except ValueError:
+            record = {"violation": f"unreadable record on the violation channel: {data[:80]!r}"}
+        if not isinstance(record, dict):
+            record = {"violation": f"unexpected record on the violation channel: {data[:80]!r}"}
+        self.records.append(record)
+        if self.violation is None and ("violation" in record or "compile" in record):
+            self.violation = record
+        return True
 
     def _on_message(self, data: bytes) -> None:
         import json
@@ -270,7 +389,17 @@ class _Job:
             # RLIMIT_CPU: SIGXCPU at the soft limit, SIGKILL at the hard one (the job is pid 1 of its pid
             # namespace, which ignores SIGXCPU); either way the program ran out of CPU time.
             out_of_cpu = float(report.get("cpu_s", 0.0)) >= self.limits.cpu_s - 0.05
-            return -sig, "timeout" if sig == signal.SIGXCPU or out_of_cpu else "killed"
+            if sig == signal.SIGXCPU or out_of_cpu:
+                return -sig, "timeout"
+            if self.group is not None and self.group.stats().get("oom_kills", 0) > 0:
+                return -sig, "memory"  # the cgroup's memory limit (shmem, tmpfs, kernel memory included)
+            if not any(r.get("running") for r in self.records) and self.violation is None:
+                # Died before the program started, i.e. while compiling it under the policy.
+                self.violation = {
+                    "compile": f"the program could not be compiled under its limits (signal {sig}) "
+                    "(rule: complexity)."
+                }
+            return -sig, "killed"
         code = int(report.get("exit", 1))
         if code == 0:
             return code, "ok"
@@ -279,6 +408,17 @@ class _Job:
         if code == EXIT_MEMORY:
             return code, "memory"
         return code, "error"
+
+
+def _new_group(limits: Limits) -> cgroup.JobGroup | None:
+    """The job's cgroup when this machine allows one (see cgroup.py); None otherwise."""
+    layout = cgroup.layout()
+    if not (layout.memory or layout.pids or layout.kill):
+        return None
+    try:
+        return cgroup.JobGroup(layout, cgroup.memory_limit_bytes(limits.memory_mb, limits.disk_mb))
+    except OSError as err:
+        raise SandboxError(f"cannot create the job's cgroup: {err}") from None
 
 
 def _send_spec(sock: socket.socket, spec: dict[str, Any], timeout_s: float) -> None:
@@ -318,8 +458,9 @@ def _run_plain(code: str, stdin: str | None, limits: Limits, start: float) -> Re
                 timeout=limits.timeout_s,
             )
         except subprocess.TimeoutExpired as err:
-            out = (err.stdout or b"")[: limits.output_bytes].decode("utf-8", "replace")
-            return Result("timeout", out, "", None, time.monotonic() - start, False)
+            partial = err.stdout if isinstance(err.stdout, bytes) else b""
+            text = partial[: limits.output_bytes].decode("utf-8", "replace")
+            return Result("timeout", text, "", None, time.monotonic() - start, False)
     out, err_b = proc.stdout, proc.stderr
     truncated = len(out) > limits.output_bytes or len(err_b) > limits.output_bytes
     stdout = out[: limits.output_bytes].decode("utf-8", "replace") + (

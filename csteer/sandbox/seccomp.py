@@ -1,6 +1,9 @@
 """Optional seccomp layer: deny system calls a solution never needs and that widen the kernel attack surface.
 
-Uses the system's libseccomp (ctypes), so syscall numbers are resolved for the running architecture. The
+Uses the system's libseccomp (ctypes), so syscall numbers are resolved for the running architecture. Besides
+the jail's own tools and large kernel surfaces it denies memory the rlimits cannot see (memfd, System V
+shared memory, message queues and semaphores, POSIX message queues), host watching (inotify, fanotify) and
+the prctl calls that would undo the job's parent-death signal or non-dumpable state. The
 filter allows everything else (an allow-list would break numpy/sympy on the next glibc) and answers the
 denied calls with EPERM. Applied last in the job, after no_new_privs, so it binds the program only.
 """
@@ -56,11 +59,41 @@ DENIED: tuple[str, ...] = (
     "syslog",
     "open_by_handle_at",
     "name_to_handle_at",
-    "fanotify_init",
     "lookup_dcookie",
     "iopl",
     "ioperm",
+    # memory the address-space limit does not see (and that outlives the job's mappings)
+    "memfd_create",
+    "memfd_secret",
+    "shmget",
+    "shmat",
+    "shmdt",
+    "shmctl",
+    "msgget",
+    "msgsnd",
+    "msgrcv",
+    "msgctl",
+    "semget",
+    "semop",
+    "semtimedop",
+    "semctl",
+    "mq_open",
+    "mq_unlink",
+    "mq_timedsend",
+    "mq_timedreceive",
+    "mq_notify",
+    "mq_getsetattr",
+    # watching the host: the read-only bind mounts share inodes with the host
+    "inotify_init",
+    "inotify_init1",
+    "inotify_add_watch",
+    "fanotify_init",
+    "fanotify_mark",
 )
+
+# prctl options the job may not use (the first argument): clearing its parent-death signal would let it
+# outlive a dead caller; making itself dumpable again would undo PR_SET_DUMPABLE 0.
+DENIED_PRCTL: tuple[tuple[str, int], ...] = (("PR_SET_PDEATHSIG", 1), ("PR_SET_DUMPABLE", 4))
 
 _SCMP_ACT_ALLOW = 0x7FFF0000
 _SCMP_ACT_ERRNO = 0x00050000
@@ -82,12 +115,33 @@ def library() -> ctypes.CDLL | None:
         lib.seccomp_init.restype = ctypes.c_void_p
         lib.seccomp_init.argtypes = [ctypes.c_uint32]
         lib.seccomp_rule_add.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int, ctypes.c_uint]
+        lib.seccomp_rule_add_array.argtypes = [
+            ctypes.c_void_p,
+            ctypes.c_uint32,
+            ctypes.c_int,
+            ctypes.c_uint,
+            ctypes.POINTER(_ArgCmp),
+        ]
         lib.seccomp_load.argtypes = [ctypes.c_void_p]
         lib.seccomp_release.argtypes = [ctypes.c_void_p]
         lib.seccomp_syscall_resolve_name.argtypes = [ctypes.c_char_p]
         lib.seccomp_export_bpf.argtypes = [ctypes.c_void_p, ctypes.c_int]
         _lib = lib
     return _lib
+
+
+class _ArgCmp(ctypes.Structure):
+    """libseccomp's struct scmp_arg_cmp."""
+
+    _fields_ = [
+        ("arg", ctypes.c_uint),
+        ("op", ctypes.c_int),
+        ("datum_a", ctypes.c_uint64),
+        ("datum_b", ctypes.c_uint64),
+    ]
+
+
+_SCMP_CMP_EQ = 4
 
 
 class _SockFilter(ctypes.Structure):
@@ -132,6 +186,12 @@ def compile_filter() -> bytes:
             ret = lib.seccomp_rule_add(ctx, deny, number, 0)
             if ret < 0:
                 raise OSError(-ret, f"seccomp_rule_add {name}")
+        prctl_nr = lib.seccomp_syscall_resolve_name(b"prctl")
+        for name, option in DENIED_PRCTL:
+            cmp = _ArgCmp(0, _SCMP_CMP_EQ, option, 0)
+            ret = lib.seccomp_rule_add_array(ctx, deny, prctl_nr, 1, ctypes.byref(cmp))
+            if ret < 0:
+                raise OSError(-ret, f"seccomp_rule_add prctl({name})")
         ret = lib.seccomp_export_bpf(ctx, write_fd)
         if ret < 0:
             raise OSError(-ret, "seccomp_export_bpf")

@@ -98,12 +98,12 @@ def serve(control_fd: int, plan: jail.Plan, use_template: bool) -> None:
     spare = _new_spare(plan, ctl, jobs)
     while True:
         try:
-            msg, fds, _, _ = socket.recv_fds(ctl, 16, 3)
+            msg, fds, _, _ = socket.recv_fds(ctl, 16, child.JOB_FDS)
         except OSError:
             break
-        if not msg:  # the caller exited or closed the pool: so do we (jobs die with us)
+        if not msg:  # the caller exited or closed the pool: so do we, and our jobs first
             break
-        if len(fds) != 3:
+        if len(fds) != child.JOB_FDS:
             for fd in fds:
                 os.close(fd)
             continue
@@ -113,13 +113,23 @@ def serve(control_fd: int, plan: jail.Plan, use_template: bool) -> None:
         try:
             pid = _hand_to_spare(spare, fds, job_sock)
             if pid is None:
-                pid = child.fork_job(job_sock, fds[1], fds[2], close_in_child=(ctl, *jobs.sockets.values()))
+                pid = child.fork_job(
+                    job_sock, fds[1], fds[2], fds[3], close_in_child=(ctl, *jobs.sockets.values())
+                )
             jobs.sockets[pid] = job_sock
         finally:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
-        os.close(fds[1])
-        os.close(fds[2])
+        for fd in fds[1:]:
+            os.close(fd)
         spare = _new_spare(plan, ctl, jobs)
+    # A job may have cleared nothing (seccomp keeps its parent-death signal in place), but do not rely on
+    # it: kill every job and the spare before going.
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
+    for pid in [spare[0], *jobs.sockets]:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
     os._exit(0)
 
 
@@ -147,13 +157,21 @@ def _hand_to_spare(spare: tuple[int, socket.socket], fds: list[int], job_sock: s
     return pid
 
 
-def cold(job_fd: int) -> None:
-    """Cold launcher: fork the one job, wait for it, report (stdout/stderr are already the job's pipes)."""
+def cold(job_fd: int, vio_fd: int, caller: int) -> None:
+    """Cold launcher: fork the one job, wait for it, report (stdout/stderr are already the job's pipes).
+
+    Dies with its caller (`caller`, its parent) and takes the job along (child.kill_child_when_orphaned)."""
+    if sys.platform.startswith("linux"):
+        linux.prctl(linux.PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != caller:
+            os._exit(child.EXIT_SETUP)
     child.preload_libc()
     job_sock = socket.socket(fileno=job_fd)
-    pid = child.fork_job(job_sock, 1, 2)
+    pid = child.fork_job(job_sock, 1, 2, vio_fd)
     os.close(1)
     os.close(2)
+    os.close(vio_fd)
+    child.kill_child_when_orphaned(pid, caller)
     _, status, usage = os.wait4(pid, 0)
     try:
         child.send(job_sock, {"reaped": child.exit_report(status, usage)})
@@ -175,7 +193,7 @@ def main() -> None:
         plan = jail.Plan.from_dict(json.loads(sys.argv[3]))
         serve(int(sys.argv[2]), plan, use_template=sys.argv[4:5] == ["template"])
     elif mode == "cold":
-        cold(int(sys.argv[2]))
+        cold(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))
     elif mode == "probe":
         probe()
     else:
