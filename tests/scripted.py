@@ -26,6 +26,8 @@ class Call:
     grammar: str | None
     seed: int | None
     options: list[str] | None = None  # a choose() call: the options scored
+    top_p: float | None = None
+    top_k: int | None = None
 
     @property
     def text(self) -> str:
@@ -77,8 +79,19 @@ class ScriptedEngine:
         stop: list[str] | None = None,
         grammar: str | None = None,
         seed: int | None = None,
+        top_p: float | None = None,
+        top_k: int | None = None,
     ) -> Completion:
-        call = Call([dict(m) for m in messages], max_tokens, temperature, stop, grammar, seed)
+        call = Call(
+            [dict(m) for m in messages],
+            max_tokens,
+            temperature,
+            stop,
+            grammar,
+            seed,
+            top_p=top_p,
+            top_k=top_k,
+        )
         self.calls.append(call)
         if not self.replies:
             raise ScriptExhausted(f"{self.name}: chat call {len(self.calls)} has no scripted reply left")

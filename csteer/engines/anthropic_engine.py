@@ -32,9 +32,9 @@ class AnthropicEngine:
         # recent SDKs (2.x) dropped `temperature` from messages.create; older ones accept it
         import inspect
 
-        self._takes_temperature = (
-            "temperature" in inspect.signature(anthropic.resources.Messages.create).parameters
-        )
+        params = inspect.signature(anthropic.resources.Messages.create).parameters
+        self._takes_temperature = "temperature" in params
+        self._sampling_params = {name for name in ("top_p", "top_k") if name in params}
         self.client = anthropic.Anthropic(
             api_key=key,
             base_url=os.environ.get("ANTHROPIC_BASE_URL") or None,
@@ -51,6 +51,8 @@ class AnthropicEngine:
         stop: list[str] | None = None,
         grammar: str | None = None,
         seed: int | None = None,
+        top_p: float | None = None,
+        top_k: int | None = None,
     ) -> Completion:
         system = "\n\n".join(m["content"] for m in messages if m["role"] == "system")
         turns = [m for m in messages if m["role"] != "system"]
@@ -63,6 +65,9 @@ class AnthropicEngine:
             kwargs["stop_sequences"] = stops
         if self._takes_temperature:
             kwargs["temperature"] = temperature
+        for key, value in (("top_p", top_p), ("top_k", top_k)):
+            if value is not None and key in self._sampling_params:
+                kwargs[key] = value
         with sdk_errors(self._anthropic, "the Anthropic API", self.model, "ANTHROPIC_API_KEY"):
             resp = self.client.messages.create(
                 model=self.model,

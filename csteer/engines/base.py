@@ -98,6 +98,8 @@ class Engine(Protocol):
         stop: list[str] | None = None,
         grammar: str | None = None,
         seed: int | None = None,
+        top_p: float | None = None,
+        top_k: int | None = None,
     ) -> Completion: ...
 
     def close(self) -> None: ...

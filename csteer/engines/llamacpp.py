@@ -27,6 +27,9 @@ from csteer.errors import CsteerError
 GGUF_MAGIC = b"GGUF"
 MAX_SLOTS = 4  # saved conversations (coach, task, self-check ...)
 MIN_SWAP_GAIN = 16  # tokens a saved slot must save over the live context to be worth a swap
+# sampling when the caller names no top_p / top_k (temperature > 0); greedy otherwise
+DEFAULT_TOP_P = 0.95
+DEFAULT_TOP_K = 50
 
 
 @dataclass
@@ -104,6 +107,7 @@ class LlamaCppEngine:
         self.n_ctx: int = self.llm.n_ctx()
         # no kind given: a model with a chat template is an instruct model
         self.kind = kind or ("instruct" if self.llm.metadata.get("tokenizer.chat_template") else "base")
+        self._bos_text = ""
         self._formatter = self._chat_formatter()
 
     # --- prompt rendering ---------------------------------------------------------------------------
@@ -116,6 +120,7 @@ class LlamaCppEngine:
         vocab = self.llm._model
         eos = self.llm.detokenize([vocab.token_eos()], special=True).decode("utf-8", "replace")
         bos = self.llm.detokenize([vocab.token_bos()], special=True).decode("utf-8", "replace")
+        self._bos_text = bos
         return Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)
 
     def render(self, messages: list[Message]) -> tuple[str, list[str]]:
@@ -128,8 +133,11 @@ class LlamaCppEngine:
         return result.prompt, stops
 
     def tokenize(self, text: str) -> list[int]:
-        # special=True: chat templates contain control tokens written as text (<start_of_turn>, <|eot_id|>)
-        return self.llm.tokenize(text.encode("utf-8"), add_bos=True, special=self._formatter is not None)
+        # special=True: chat templates contain control tokens written as text (<start_of_turn>, <|eot_id|>).
+        # A template that writes its own BOS (Llama 3: {{ bos_token }}) must not get a second one.
+        templated = self._formatter is not None
+        own_bos = templated and bool(self._bos_text) and text.startswith(self._bos_text)
+        return self.llm.tokenize(text.encode("utf-8"), add_bos=not own_bos, special=templated)
 
     # --- KV slots -------------------------------------------------------------------------------------
     @staticmethod
@@ -196,6 +204,8 @@ class LlamaCppEngine:
         stop: list[str] | None = None,
         grammar: str | None = None,
         seed: int | None = None,
+        top_p: float | None = None,
+        top_k: int | None = None,
     ) -> Completion:
         prompt, template_stops = self.render(messages)
         tokens = self.tokenize(prompt)
@@ -215,8 +225,8 @@ class LlamaCppEngine:
                 tokens,
                 max_tokens=max_tokens,
                 temperature=temperature,
-                top_p=0.95 if temperature > 0 else 1.0,
-                top_k=50 if temperature > 0 else 1,
+                top_p=top_p if top_p is not None else (DEFAULT_TOP_P if temperature > 0 else 1.0),
+                top_k=top_k if top_k is not None else (DEFAULT_TOP_K if temperature > 0 else 1),
                 min_p=0.0,
                 repeat_penalty=1.0,
                 stop=(stop or []) + template_stops,

@@ -24,6 +24,8 @@ from typing import Any
 from csteer.engines.base import Choice, Completion, EngineOptions, Message, Timing, Usage
 from csteer.errors import CsteerError, UsageError
 
+DEFAULT_TOP_P = 0.95  # sampling when the caller names no top_p / top_k (temperature > 0)
+DEFAULT_TOP_K = 50
 PREFILL_CHUNK = 128  # prompt tokens per forward pass: bounds the (chunk x vocab) logits array
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"
@@ -269,6 +271,8 @@ class OnnxEngine:
         stop: list[str] | None = None,
         grammar: str | None = None,
         seed: int | None = None,
+        top_p: float | None = None,
+        top_k: int | None = None,
     ) -> Completion:
         import numpy as np
 
@@ -278,6 +282,8 @@ class OnnxEngine:
         tokens = self.encode(messages)
         max_tokens = max(0, min(max_tokens, self.n_ctx - len(tokens)))
         rng = np.random.default_rng(seed)
+        k = DEFAULT_TOP_K if top_k is None else top_k
+        p = DEFAULT_TOP_P if top_p is None else top_p
         stops = [s for s in (stop or []) if s]
         with self._lock:
             start = time.perf_counter()
@@ -287,7 +293,7 @@ class OnnxEngine:
             generated: list[int] = []
             text, finish = "", "length"
             for _ in range(max_tokens):
-                token = _pick(np, logits, temperature, rng)
+                token = _pick(np, logits, temperature, rng, k, p)
                 if token in self.eos_ids:
                     finish = "stop"
                     break
@@ -347,16 +353,24 @@ def _log_softmax(np: Any, logits: Any) -> Any:
     return x - np.log(np.exp(x).sum())
 
 
-def _pick(np: Any, logits: Any, temperature: float, rng: Any, top_k: int = 50, top_p: float = 0.95) -> int:
+def _pick(
+    np: Any,
+    logits: Any,
+    temperature: float,
+    rng: Any,
+    top_k: int = DEFAULT_TOP_K,
+    top_p: float = DEFAULT_TOP_P,
+) -> int:
     """Greedy at temperature 0; otherwise top-k / top-p sampling (the llama.cpp engine's defaults)."""
     if temperature <= 0:
         return int(np.argmax(logits))
     x = logits.astype(np.float64) / temperature
+    top_k = x.size if top_k <= 0 else min(top_k, x.size)  # 0: no top-k cut (llama.cpp's meaning)
     top = np.argpartition(-x, min(top_k, x.size - 1))[:top_k]
     top = top[np.argsort(-x[top])]
     probs = np.exp(x[top] - x[top].max())
     probs /= probs.sum()
-    keep = int(np.searchsorted(np.cumsum(probs), top_p) + 1)
+    keep = min(int(np.searchsorted(np.cumsum(probs), top_p) + 1), top.size)
     probs = probs[:keep] / probs[:keep].sum()
     return int(top[rng.choice(keep, p=probs)])
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+from typing import Any
 
 from csteer.engines.base import Completion, EngineOptions, Message, Timing, Usage
 from csteer.engines.sdk_errors import sdk_errors
@@ -52,9 +53,12 @@ class OpenAIEngine:
         stop: list[str] | None = None,
         grammar: str | None = None,
         seed: int | None = None,
+        top_p: float | None = None,
+        top_k: int | None = None,
     ) -> Completion:
         # grammar: OpenAI-compatible servers disagree on how to pass one; remote coaches are parsed strictly
         start = time.perf_counter()
+        sampling = self._sampling(top_p, top_k)
         with sdk_errors(self._openai, self._where(), self.model, "OPENAI_API_KEY"):
             if self.kind == "base":
                 prompt = "\n\n".join(m["content"] for m in messages)
@@ -65,6 +69,7 @@ class OpenAIEngine:
                     temperature=temperature,
                     stop=(stop or [])[:4] or None,  # the API allows at most 4 stop strings
                     seed=seed,
+                    **sampling,
                 )
                 text = completion.choices[0].text or ""
                 finish: str | None = completion.choices[0].finish_reason
@@ -77,6 +82,7 @@ class OpenAIEngine:
                     temperature=temperature,
                     stop=(stop or [])[:4] or None,
                     seed=seed,
+                    **sampling,
                 )
                 text = chat.choices[0].message.content or ""
                 finish = chat.choices[0].finish_reason
@@ -90,6 +96,17 @@ class OpenAIEngine:
             timing=Timing(seconds=time.perf_counter() - start),
             finish_reason=finish,
         )
+
+    def _sampling(self, top_p: float | None, top_k: int | None) -> dict[str, Any]:
+        """top_p when given; top_k (not an OpenAI parameter) in the body for the servers that read it
+        (vLLM, llama.cpp's server, LM Studio, Ollama's OpenAI layer). api.openai.com rejects unknown
+        fields, so it never gets one."""
+        extra: dict[str, Any] = {}
+        if top_p is not None:
+            extra["top_p"] = top_p
+        if top_k is not None and self.base_url and "api.openai.com" not in self.base_url:
+            extra["extra_body"] = {"top_k": top_k}
+        return extra
 
     def _where(self) -> str:
         return f"OpenAI-compatible server {self.base_url or 'api.openai.com'}"
