@@ -217,10 +217,10 @@ class LlamaCppEngine:
             if grammar:
                 from llama_cpp import LlamaGrammar
 
-                try:
-                    kwargs["grammar"] = LlamaGrammar.from_string(grammar, verbose=False)
-                except (ValueError, RuntimeError) as err:
-                    raise CsteerError(f"invalid GBNF grammar: {err}") from err
+                # LlamaGrammar only stores the text; llama.cpp parses it when the sampler is built and
+                # returns NULL on an error, which create_completion would add to its chain (a segfault)
+                self._check_grammar(grammar)
+                kwargs["grammar"] = LlamaGrammar.from_string(grammar, verbose=False)
             out = self.llm.create_completion(
                 tokens,
                 max_tokens=max_tokens,
@@ -247,6 +247,16 @@ class LlamaCppEngine:
             timing=Timing(seconds=elapsed),
             finish_reason=choice.get("finish_reason"),
         )
+
+    def _check_grammar(self, grammar: str) -> None:
+        """Compile `grammar` against this model's vocabulary once; raise CsteerError if llama.cpp rejects it."""
+        import llama_cpp
+
+        vocab = self.llm._model.vocab
+        sampler = llama_cpp.llama_sampler_init_grammar(vocab, grammar.encode("utf-8"), b"root")
+        if not sampler:
+            raise CsteerError("invalid GBNF grammar: llama.cpp could not parse it")
+        llama_cpp.llama_sampler_free(sampler)
 
     def _fit(self, tokens: list[int], max_tokens: int) -> int:
         room = self.n_ctx - len(tokens)

@@ -1,3 +1,9 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
 import pytest
 
 from csteer.runtime.actions import Action, ActionParseError, action_grammar, parse_action
@@ -61,10 +67,93 @@ def test_action_str() -> None:
     assert "Guide" in str(Action("guide", "use a loop"))
 
 
-def test_grammars_are_valid_gbnf_for_llama_cpp() -> None:
-    from llama_cpp import LlamaGrammar
+# every grammar the coach sessions can ask for: first turn and review turns, with and without guidance,
+# with and without the prose before the marker
+FIRST_KINDS = ("code", "text")
+REVIEW_KINDS = ("return_answer", "code", "text", "terminate")
+GRAMMARS = {
+    f"{name}-{'guide' if guide else 'keywords'}-prose{prose}": action_grammar(
+        kinds, guide, prose_before=prose
+    )
+    for name, kinds in (("first", FIRST_KINDS), ("review", REVIEW_KINDS), ("one", ("code",)))
+    for guide in (True, False)
+    for prose in (0, 1200)
+}
 
-    with_prose = action_grammar(("code", "text"), allow_guidance=True, prose_before=1200)
-    assert with_prose.startswith("root ::= prose ")
-    for grammar in (with_prose, action_grammar(("code", "text", "terminate"), allow_guidance=False)):
-        LlamaGrammar.from_string(grammar, verbose=False)  # raises on a malformed grammar
+
+@pytest.fixture(scope="module")
+def embedded_vocab(embedded_gguf: Path) -> Iterator[Any]:
+    """The embedded model's vocabulary, as llama.cpp's grammar sampler sees it."""
+    import llama_cpp
+
+    from csteer.engines.llamacpp import quiet_llama_logs
+
+    quiet_llama_logs(False)
+    llm = llama_cpp.Llama(str(embedded_gguf), vocab_only=True, verbose=False)
+    try:
+        yield llm._model.vocab
+    finally:
+        llm.close()
+
+
+def _compiles(vocab: Any, grammar: str) -> bool:
+    """What create_completion does with a grammar: build llama.cpp's grammar sampler (NULL on an error)."""
+    import llama_cpp
+
+    sampler = llama_cpp.llama_sampler_init_grammar(vocab, grammar.encode("utf-8"), b"root")
+    if not sampler:
+        return False
+    llama_cpp.llama_sampler_free(sampler)
+    return True
+
+
+def test_the_sessions_ask_only_for_listed_grammars() -> None:
+    from csteer.runtime import sessions
+
+    assert (sessions.FIRST_KINDS, sessions.REVIEW_KINDS) == (FIRST_KINDS, REVIEW_KINDS)
+
+
+@pytest.mark.parametrize("name", list(GRAMMARS))
+def test_every_action_grammar_compiles_in_llama_cpp(embedded_vocab: Any, name: str) -> None:
+    assert _compiles(embedded_vocab, GRAMMARS[name]), GRAMMARS[name]
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        'root ::= "<<<" code ">>>"',  # undefined rule
+        "root ::= [^<]{0,",  # unclosed repetition
+        'root ::= ("<<<Code>>>" | "<<<Text>>>"',  # unclosed group
+        GRAMMARS["first-guide-prose1200"].replace("prose ::=", "prose :="),
+    ],
+)
+def test_a_broken_grammar_does_not_compile(embedded_vocab: Any, broken: str) -> None:
+    assert not _compiles(embedded_vocab, broken)
+
+
+@pytest.mark.slow
+def test_constrained_chat_writes_exactly_one_allowed_marker(embedded_gguf: Path) -> None:
+    from csteer.engines.llamacpp import LlamaCppEngine
+    from csteer.errors import CsteerError
+
+    engine = LlamaCppEngine(str(embedded_gguf), kind="instruct")
+    try:
+        messages = [
+            {
+                "role": "user",
+                "content": "Should 48271 * 91433 be computed with code or in text? Explain briefly.",
+            }
+        ]
+        free = engine.chat(messages, max_tokens=40)
+        assert "<<<" not in free.text  # unconstrained, the model writes no marker: the grammar does it
+        grammar = action_grammar(REVIEW_KINDS, allow_guidance=False, prose_before=60)
+        out = engine.chat(messages, max_tokens=100, grammar=grammar)  # 60 chars + marker fit
+        assert out.finish_reason == "stop", out.text  # the grammar ended the reply, not the token limit
+        assert out.text.count("<<<") == 1 and out.text.endswith(">>>"), out.text
+        assert "<" not in out.text[: out.text.index("<<<")]
+        assert parse_action(out.text).kind in REVIEW_KINDS
+        with pytest.raises(CsteerError, match="invalid GBNF grammar"):
+            engine.chat(messages, max_tokens=4, grammar='root ::= "<<<" code ">>>"')
+        assert engine.chat(messages, max_tokens=100, grammar=grammar).text == out.text  # engine still usable
+    finally:
+        engine.close()
