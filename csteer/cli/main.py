@@ -23,6 +23,7 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "quantize": ("csteer.cli.quantize", "quantize", "Quantize a checkpoint to GGUF or ONNX."),
     "doctor": ("csteer.cli.doctor", "doctor", "Check the installation: engines, GPU, sandbox, models."),
     "logs": ("csteer.cli.logs", "logs", "Browse the log of past `csteer ask` runs."),
+    "serve": ("csteer.cli.serve", "serve", "Serve steered answers on an OpenAI-compatible API."),
 }
 
 
