@@ -81,14 +81,17 @@ def run(
 
 
 def _read_text(path: str, what: str) -> str:
+    """The file's text. Bytes that are not UTF-8 are kept (surrogateescape): the sandbox, not this
+    command, decides what becomes of such a program (a `policy` status naming the rule)."""
     if path == "-":
-        return sys.stdin.read()
+        data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
+        return data.decode("utf-8", "surrogateescape")
     if not os.path.isfile(path):
         raise UsageError(f"{what} file not found: {path}")
     try:
-        with open(path, encoding="utf-8") as fh:
+        with open(path, encoding="utf-8", errors="surrogateescape") as fh:
             return fh.read()
-    except (OSError, UnicodeDecodeError) as err:
+    except OSError as err:
         raise UsageError(f"cannot read {what} file {path}: {err}") from None
 
 

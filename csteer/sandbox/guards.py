@@ -85,7 +85,7 @@ class _SafeFormatter(string.Formatter):
         obj = self.get_value(first, args, kwargs)
         for is_attr, key in rest:
             if is_attr:
-                if key.startswith("_"):
+                if key.startswith("_") or key in _INSPECT:
                     raise Recorder.violation(f'format field ".{key}" is private (rule: format-attribute).')
                 obj = getattr(obj, key)
             else:
@@ -94,6 +94,7 @@ class _SafeFormatter(string.Formatter):
 
 
 _FORMATTER = _SafeFormatter()
+_INSPECT = policy.INSPECT_ATTRIBUTES | policy.EXTRA_FORBIDDEN_ATTRS  # gi_frame, f_back, tb_frame, ...
 
 
 class Runtime:
@@ -107,7 +108,7 @@ class Runtime:
 
     # -- hooks ------------------------------------------------------------------------------------
     def getattr_hook(self, obj: Any, name: str, default: Any = _MISSING) -> Any:
-        if name[:1] == "_":
+        if name[:1] == "_" or name in _INSPECT:
             _check_attr_name(name)
             if isinstance(obj, types.ModuleType):
                 raise Recorder.violation(f'private module attribute "{name}" (rule: module-private).')
@@ -118,6 +119,10 @@ class Runtime:
             if name == "format":
                 return lambda *a, **k: _FORMATTER.vformat(obj, a, k)
             return lambda mapping: _FORMATTER.vformat(obj, (), mapping)
+        if obj is str and name in ("format", "format_map"):  # unbound: str.format("{0.__class__}", x)
+            if name == "format":
+                return lambda fmt, *a, **k: _FORMATTER.vformat(str(fmt), a, k)
+            return lambda fmt, mapping: _FORMATTER.vformat(str(fmt), (), mapping)
         return value
 
     def _check_module(self, module: types.ModuleType) -> Any:

@@ -5,10 +5,12 @@ Containment is judged here, outside the sandbox: never by what the program says 
 
 from __future__ import annotations
 
+import glob
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -97,6 +99,97 @@ def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Host]:
         for path in pwn:
             if path.exists():
                 path.unlink()
+
+
+def job_group_dirs() -> list[str]:
+    """This process's per-job cgroups (see csteer/sandbox/cgroup.py) that exist right now."""
+    from csteer.sandbox import cgroup
+
+    found: list[str] = []
+    for parent in set(cgroup.layout().parents.values()):
+        found += glob.glob(os.path.join(parent, "j*"))
+    return found
+
+
+def job_pids() -> set[int]:
+    """Processes in this process's job cgroups, as the host sees them."""
+    pids: set[int] = set()
+    for group in job_group_dirs():
+        try:
+            with open(os.path.join(group, "cgroup.procs")) as fh:
+                pids.update(int(x) for x in fh.read().split())
+        except (OSError, ValueError):
+            pass
+    return pids
+
+
+class JobWatcher:
+    """Looks at the running job from the host: its open descriptors, mappings and /proc status."""
+
+    def __init__(self) -> None:
+        self.fds: set[str] = set()
+        self.maps: set[str] = set()
+        self.status: dict[int, dict[str, str]] = {}  # pid -> its latest /proc status fields
+        self.seen: set[int] = set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def __enter__(self) -> JobWatcher:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            for pid in job_pids():
+                self.seen.add(pid)
+                self._look(pid)
+            time.sleep(0.01)
+
+    def _look(self, pid: int) -> None:
+        try:
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                try:
+                    self.fds.add(os.readlink(f"/proc/{pid}/fd/{fd}"))
+                except OSError:
+                    pass
+            with open(f"/proc/{pid}/maps") as fh:
+                self.maps.update(line.split()[-1] for line in fh if len(line.split()) >= 6)
+            with open(f"/proc/{pid}/status") as fh:
+                fields = {}
+                for line in fh:
+                    key, _, value = line.partition(":")
+                    if key in ("NoNewPrivs", "Seccomp", "Uid", "CapEff", "CapPrm"):
+                        fields[key] = value.strip()
+            self.status[pid] = fields
+        except OSError:
+            pass
+
+    def held_memory_outside(self) -> list[str]:
+        """memfd files, SysV segments and watches the job held (host-side evidence of a bypass)."""
+        hits = [f for f in self.fds if f.startswith("/memfd:") or "inotify" in f or "fanotify" in f]
+        hits += [m for m in self.maps if m.startswith("/memfd:") or m.startswith("/SYSV")]
+        return sorted(hits)
+
+
+def assert_memory_bounded(result: Result) -> None:
+    """The job's cgroup never held more than its limit (memory_mb + disk_mb + cgroup.SLACK_MB)."""
+    from csteer.sandbox.runner import last_job_stats
+
+    stats = last_job_stats()
+    if stats.get("cgroup") and "peak_bytes" in stats:
+        assert stats["peak_bytes"] <= stats["limit_bytes"], (stats, result.status)
+
+
+def assert_no_job_left(timeout_s: float = 2.0) -> None:
+    """No process of a finished job is alive (its cgroups are gone or empty)."""
+    deadline = time.monotonic() + timeout_s
+    while job_pids() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not job_pids(), f"processes of a finished job still alive: {sorted(job_pids())}"
 
 
 @pytest.fixture(scope="session")
