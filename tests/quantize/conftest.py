@@ -23,6 +23,8 @@ CORPUS = [
     "Sudoku, Game 24, BoxLift and path planning are symbolic tasks.",
 ] * 20
 
+QK_SCALE = 4.0
+
 TEXTS = [
     "def square(x):\n    return x * x\n",
     "The answer is 4413554343, computed with Python.",
@@ -90,6 +92,11 @@ def build_llama(dest: Path, vocab_size: int) -> None:
     model = LlamaForCausalLM(config)
     with torch.no_grad():  # a peaked output layer: random logits far apart, so top-1 is meaningful
         model.lm_head.weight.mul_(10.0)
+        # larger q/k: attention scores 16x the random init's, so attention is peaked and depends on the
+        # rotary positions (near-uniform attention hides RoPE and rope-scaling errors)
+        for layer in model.model.layers:
+            layer.self_attn.q_proj.weight.mul_(QK_SCALE)
+            layer.self_attn.k_proj.weight.mul_(QK_SCALE)
     model = model.to(torch.bfloat16)
     model.save_pretrained(dest, safe_serialization=True)
     GenerationConfig(bos_token_id=0, eos_token_id=[1, 4]).save_pretrained(dest)
