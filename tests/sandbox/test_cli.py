@@ -68,3 +68,50 @@ def test_check_lists_layers_and_passes_selftest() -> None:
         assert layer in result.stdout
     assert "self-test passed" in result.stdout
     assert "FAIL" not in result.stdout
+
+
+BAD_PROGRAMS = [
+    "x = " + "-" * 200_000 + "1",  # deep unary chain (the parser)
+    "x = " + "+".join(["1"] * 100_000),  # deep binary chain (RecursionError in a transformer)
+    "x = [" * 150 + "]" * 150,
+    "def f(:\n  pass",
+    "print(1)\0",
+    "\t  \n   x = 1",
+    "",
+    "return 5",
+    "from __future__ import braces",
+    "import os",
+    "exec('1 +')",
+]
+
+
+def test_no_traceback_for_any_program_text(tmp_path) -> None:
+    """Whatever the text, `csteer sandbox run` prints one JSON status, never a traceback."""
+    programs = [text.encode() for text in BAD_PROGRAMS] + [
+        b"x = '\xff\xfe'\nprint(x)\n",
+        b"\xef\xbb\xbf\xc3(",
+    ]
+    for i, data in enumerate(programs):
+        path = tmp_path / f"p{i}.py"
+        path.write_bytes(data)
+        result = CliRunner().invoke(cli, ["sandbox", "run", str(path), "--json"])
+        assert result.exit_code == 0, (data[:60], result.output[-500:])
+        assert "Traceback" not in result.stderr, (data[:60], result.stderr[-500:])
+        status = json.loads(result.stdout)
+        assert status["status"] in ("ok", "error", "policy"), (data[:60], status)
+        if status["status"] == "policy" and status["exit_code"] is None:
+            assert status["stderr"].count("\n") == 0 and "rule:" in status["stderr"], status
+
+
+def test_check_reports_the_round_two_layers() -> None:
+    result = CliRunner().invoke(cli, ["sandbox", "check", "--skip-selftest"])
+    assert result.exit_code == 0, result.output
+    for layer in (
+        "seccomp: memfd, SysV IPC, inotify, fanotify",
+        "no orphans (a run dies with its caller)",
+        "tmpfs inode limit",
+        "cgroup memory (shm, tmpfs, kernel memory)",
+        "cgroup pids limit",
+        "cgroup kill (whole job at once)",
+    ):
+        assert layer in result.stdout

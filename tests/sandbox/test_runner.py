@@ -262,3 +262,54 @@ def test_degraded_layers_are_reported() -> None:
     inactive = {name for name, active, _ in probe.layers(report) if not active}
     assert {"namespaces (mount/net/ipc/uts)", "network isolation", "host file system hidden"} <= inactive
     assert {"unprivileged uid", "no new processes/threads", "seccomp"} <= inactive
+
+
+def test_scratch_tmpfs_has_an_inode_limit(layers) -> None:
+    """disk_mb bounds bytes; nr_inodes bounds the files (kernel memory) of the scratch tmpfs."""
+    if not layers["tmpfs inode limit"]:
+        pytest.skip("no private tmpfs here")
+    from csteer.sandbox import jail
+
+    for disk_mb in (8, 64):
+        box = Sandbox(Limits(timeout_s=20, disk_mb=disk_mb), policy=False)
+        result = box.run("import os\nprint(os.statvfs('/sandbox').f_files, os.statvfs('/tmp').f_files)")
+        inodes = jail.scratch_inodes(disk_mb)
+        assert (result.status, result.stdout) == ("ok", f"{inodes} {inodes}\n"), result.stderr
+
+
+def test_worker_is_recycled_with_fresh_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Jobs of one worker share its hash secret and layout; a replaced worker brings new ones."""
+    from csteer.sandbox import pool
+
+    box = Sandbox(Limits(timeout_s=20), policy=False)
+    code = "import ctypes\nprint(hash('csteer'), hex(ctypes.cast(ctypes.pythonapi.Py_Initialize, ctypes.c_void_p).value))"
+    first = box.run(code)
+    assert first.status == "ok", first.stderr
+    old = pool.get_pool()
+    assert old is not None
+    monkeypatch.setattr(pool, "RECYCLE_AFTER_JOBS", old.jobs + 2)
+    seen = {first.stdout}
+    deadline = time.monotonic() + 60
+    while len(seen) < 2 and time.monotonic() < deadline:
+        result = box.run(code)
+        assert result.status == "ok", result.stderr
+        seen.add(result.stdout)
+        time.sleep(0.05)
+    assert len(seen) >= 2, "the replacement worker has the same hash secret"
+    assert pool.get_pool() is not old
+    deadline = time.monotonic() + 10
+    while old.proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert old.proc.poll() is not None, "the retired worker did not exit"
+
+
+def test_jobs_of_one_worker_share_its_hash_secret(raw_sandbox: Sandbox) -> None:
+    """The documented limit of the warm pool (SECURITY.md): within one worker the secret is shared."""
+    from csteer.sandbox import pool
+
+    raw_sandbox.run("pass")
+    warm = pool.get_pool()
+    if warm is None or warm.jobs + 3 >= pool.RECYCLE_AFTER_JOBS:
+        pytest.skip("no warm pool, or it is about to be replaced")
+    outs = {raw_sandbox.run("print(hash('csteer'))").stdout for _ in range(2)}
+    assert len(outs) == 1
