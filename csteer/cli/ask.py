@@ -44,6 +44,14 @@ def read_question(words: tuple[str, ...]) -> str:
 )
 @click.option("-v", "--verbose", is_flag=True, help="Trace turns, actions, code and checks on stderr.")
 @click.option("--no-log", is_flag=True, help="Do not append this run to the run log.")
+@click.option(
+    "--server",
+    metavar="URL",
+    default=None,
+    help="Ask this `csteer serve` (default: $CSTEER_SERVER, else http://127.0.0.1:8765 when one is up "
+    "with the same model settings).",
+)
+@click.option("--no-server", is_flag=True, help="Always answer in-process, even when a server is up.")
 @handle_errors
 def ask(
     question: tuple[str, ...],
@@ -54,6 +62,8 @@ def ask(
     as_json: bool,
     verbose: bool,
     no_log: bool,
+    server: str | None,
+    no_server: bool,
     **model: Any,
 ) -> None:
     """Answer QUESTION with a task model steered between code and text.
@@ -82,10 +92,17 @@ def ask(
     )
     trace = (lambda msg: click.echo(f"csteer: {msg}", err=True)) if verbose else None
     notify = lambda msg: click.echo(msg, err=True)  # noqa: E731
-    run = answer_question(text, settings, trace=trace, notify=notify, log=not no_log)
+    record = None  # the run as Run.to_dict(): from a warm `csteer serve` when one fits, else in-process
+    if not no_server:
+        from csteer.serve.client import warm_run
+
+        record = warm_run(text, settings, server=server, log=not no_log, trace=trace, notify=notify)
+    if record is None:
+        record = answer_question(text, settings, trace=trace, notify=notify, log=not no_log).to_dict()
     if as_json:
-        click.echo(json.dumps(run.to_dict(), indent=2, ensure_ascii=False))
-    elif run.answer is not None:
-        click.echo(run.answer)
-    if run.answer is None:
-        raise NoAnswerError(f"no answer after {len(run.turns)} turn(s) (stop: {run.stop_reason or 'none'})")
+        click.echo(json.dumps(record, indent=2, ensure_ascii=False))
+    elif record["answer"] is not None:
+        click.echo(record["answer"])
+    if record["answer"] is None:
+        stop = record["stop_reason"] or "none"
+        raise NoAnswerError(f"no answer after {len(record['turns'])} turn(s) (stop: {stop})")

@@ -104,7 +104,13 @@ def create_app(
 
     @app.get("/health")
     async def health() -> dict[str, Any]:
-        return {**service.health(), "version": __version__, "auth": api_key is not None}
+        return {
+            **service.health(),
+            "version": __version__,
+            "auth": api_key is not None,
+            "log": service.log,
+            "max_turns_cap": max_turns_cap,
+        }
 
     @app.get("/v1/models")
     async def models(request: Request) -> dict[str, Any]:
@@ -173,6 +179,9 @@ def _result(future: asyncio.Future[Run]) -> Run:
         raise RequestError(400, str(err), code="usage_error") from None
     except CsteerError as err:
         raise RequestError(500, str(err), type="server_error", code="runtime_error") from None
+    except Exception as err:  # noqa: BLE001 - a bug in a run: one line to the client, the trace to the log
+        log.error("csteer serve: a run failed", exc_info=err)
+        raise RequestError(500, f"internal error: {type(err).__name__}: {err}", type="server_error") from None
 
 
 async def _stream(

@@ -3,8 +3,8 @@ chunks and the error object. Plain dicts and one parser; no web framework here, 
 on their own and the warm `csteer ask` and the `llm` plugin read the same names.
 
 Extensions ride in a `csteer` object, which OpenAI clients ignore:
-  request   {"csteer": {"policy": ..., "max_turns": ..., "symbolic_check": ..., "self_check": ...,
-             "log": true}}  (max_turns, temperature and seed are also read at the top level)
+  request   {"csteer": {"policy": ..., "max_turns": ..., "self_check": ..., any RunSettings field not
+             fixed at load (LOAD_SETTINGS), "log": true}}  (max_turns, temperature, seed also top level)
   response  {"csteer": Run.to_dict()}: turns, code, checks, tokens, seconds
   stream    progress as `delta.reasoning_content` lines (the field reasoning models use; plain clients
             skip it), the answer as `delta.content`, the run record on the final chunk
@@ -20,17 +20,47 @@ from typing import Any
 
 MODEL_PREFIX = "csteer"  # "csteer" = the server's defaults, "csteer:POLICY" = another policy
 
-# request fields a client may change per request (the rest are fixed when the server loads its models)
-REQUEST_SETTINGS: dict[str, type | tuple[type, ...]] = {
-    "policy": str,
-    "max_turns": int,
-    "temperature": (int, float),
-    "seed": int,
-    "symbolic_check": bool,
-    "self_check": bool,
-    "task_max_tokens": int,
-    "coach_max_tokens": int,
-}
+# the RunSettings fixed when the server loads its models; every other field may change per request, and
+# a warm `csteer ask` uses a server only when these match its own
+LOAD_SETTINGS = (
+    "model",
+    "coach",
+    "task_kind",
+    "coach_kind",
+    "profile",
+    "profile_file",
+    "code_timeout",
+    "n_ctx",
+    "threads",
+    "gpu_layers",
+)
+
+
+def request_settings() -> dict[str, Any]:
+    """The RunSettings fields a request may set, with their defaults (their types are checked here,
+    their values by RunSettings itself)."""
+    from dataclasses import fields
+
+    from csteer.runtime.settings import RunSettings
+
+    defaults = RunSettings()
+    return {f.name: getattr(defaults, f.name) for f in fields(RunSettings) if f.name not in LOAD_SETTINGS}
+
+
+def _type_ok(value: Any, default: Any) -> bool:
+    if value is None:
+        return default is None
+    if isinstance(default, bool):
+        return isinstance(value, bool)
+    if isinstance(value, bool):
+        return False
+    if isinstance(default, float):
+        return isinstance(value, (int, float))
+    if default is None:
+        return isinstance(value, (int, float, str))
+    return isinstance(value, type(default))
+
+
 ROLES = ("system", "user", "assistant", "developer", "tool")
 
 
@@ -146,6 +176,7 @@ def parse_chat_request(data: Any, *, max_turns_cap: int) -> ChatRequest:
     ext = data.get("csteer") or {}
     if not isinstance(ext, dict):
         raise RequestError(400, "csteer must be an object", param="csteer")
+    allowed = request_settings()
     settings: dict[str, Any] = {}
     for name in ("max_turns", "temperature", "seed"):
         if data.get(name) is not None:
@@ -153,14 +184,15 @@ def parse_chat_request(data: Any, *, max_turns_cap: int) -> ChatRequest:
     for name, value in ext.items():
         if name == "log":
             continue
-        if name not in REQUEST_SETTINGS:
+        if name in LOAD_SETTINGS:
+            raise RequestError(
+                400, f"{name} is fixed when the server starts (csteer serve --help)", param=f"csteer.{name}"
+            )
+        if name not in allowed:
             raise RequestError(400, f"unknown csteer option {name!r}", param=f"csteer.{name}")
         settings[name] = value
     for name, value in settings.items():
-        kinds = REQUEST_SETTINGS[name]
-        if value is None and name == "seed":
-            continue
-        if isinstance(value, bool) and kinds is not bool or not isinstance(value, kinds):
+        if not _type_ok(value, allowed[name]):
             raise RequestError(400, f"{name} has the wrong type", param=name)
     turns = settings.get("max_turns")
     if turns is not None and not 0 <= turns <= max_turns_cap:

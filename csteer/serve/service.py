@@ -18,25 +18,13 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from csteer import paths
 from csteer.engines.base import Notify
 from csteer.errors import CsteerError
 from csteer.runtime.policies import POLICY_NAMES
 from csteer.runtime.record import Run
 from csteer.runtime.settings import RunSettings
-from csteer.serve.openai_shapes import MODEL_PREFIX, ChatRequest, RequestError
-
-# the settings fixed when the models load; a warm `csteer ask` uses a server only when they match its own
-LOAD_SETTINGS = (
-    "model",
-    "coach",
-    "task_kind",
-    "coach_kind",
-    "profile",
-    "code_timeout",
-    "n_ctx",
-    "threads",
-    "gpu_layers",
-)
+from csteer.serve.openai_shapes import LOAD_SETTINGS, MODEL_PREFIX, ChatRequest, RequestError
 
 
 class Cancelled(Exception):
@@ -65,7 +53,7 @@ class AssemblyLike(Protocol):
 
 
 def load_settings(settings: RunSettings) -> dict[str, Any]:
-    return {name: getattr(settings, name) for name in LOAD_SETTINGS}
+    return {name: getattr(settings, name) for name in LOAD_SETTINGS if hasattr(settings, name)}
 
 
 class Job:
@@ -214,12 +202,16 @@ class Service:
     ) -> Service:
         """Load the server's models once: the default setup, then one per allowed task-model spec."""
         from csteer.runtime.assemble import Assembly
+        from csteer.serve.workarounds import patch_engine
 
-        assemblies: dict[str, AssemblyLike] = {MODEL_PREFIX: Assembly(settings, notify, coach_needed=True)}
+        assemblies: dict[str, Assembly] = {MODEL_PREFIX: Assembly(settings, notify, coach_needed=True)}
         for spec in allow_models:
             if spec not in assemblies:
                 assemblies[spec] = Assembly(settings.with_changes(model=spec), notify, coach_needed=True)
-        return cls.from_assemblies(assemblies, notify=notify, **options)
+        for assembly in assemblies.values():
+            patch_engine(assembly.task)
+            patch_engine(assembly.coach)
+        return cls.from_assemblies(dict(assemblies), notify=notify, **options)
 
     # --- what the app asks -----------------------------------------------------------------------------
     @property
@@ -236,6 +228,7 @@ class Service:
             "status": "shutting_down" if self.closing else "ok",
             "models": self.model_ids,
             "settings": load_settings(default),
+            "home": str(paths.home()),  # the model store and run log it uses
             "lanes": [lane.stats() for lane in self.lanes],
         }
 
