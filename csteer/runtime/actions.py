@@ -2,6 +2,8 @@
 
 The coach's reply is read from its LAST `<<<...>>>` marker only, and the keyword must be the whole marker
 content: "...otherwise Terminate..." is guidance, not a stop (the reference matched bare substrings).
+The trained codesteer-v1 coach is the exception: it learned under the reference's substring rule, so its
+replies are read by `reference_action` instead (docs/FIDELITY.md).
 """
 
 from __future__ import annotations
@@ -92,3 +94,24 @@ def action_grammar(kinds: tuple[ActionKind, ...], allow_guidance: bool, prose_be
         # free guidance: no markers inside, one paragraph, bounded length
         rules.append(r"guide ::= [^<>\n] [^<>\n]{0,300}")
     return "\n".join(rules)
+
+
+def reference_action(reply: str, *, first: bool, code_prompt: str, text_prompt: str) -> Action:
+    """How the reference reads the trained coach's reply (codesteer-v1 only; the weights learned under it).
+
+    Turn 0: the raw reply is the guidance (it precedes the question in the task model's first message);
+    its marker only names the action. Later turns, in the reference's order: a reply containing `<<<Code>>>`
+    or `<<<Text>>>` becomes the standard code or text prompt; one containing `Return Answer` or `Terminate`
+    anywhere stops; anything else goes to the task model verbatim, prose and brackets included."""
+    if first:
+        kind: ActionKind = "code" if "<<<Code>>>" in reply else "text" if "<<<Text>>>" in reply else "guide"
+        return Action(kind, reply)
+    if "<<<Code>>>" in reply:
+        return Action("code", code_prompt)
+    if "<<<Text>>>" in reply:
+        return Action("text", text_prompt)
+    if "Return Answer" in reply:
+        return Action("return_answer")
+    if "Terminate" in reply:
+        return Action("terminate")
+    return Action("guide", reply)

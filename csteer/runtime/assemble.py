@@ -7,27 +7,124 @@ asks it for a loop per question: models load once and the sandbox pool stays war
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
 from csteer.engines.base import Engine, Notify
 from csteer.engines.spec import EngineSpec, create_engine
 from csteer.errors import UsageError
 from csteer.models.resolve import resolve
-from csteer.runtime import prompts
+from csteer.runtime import profile_data, prompts
 from csteer.runtime.loop import SteeringLoop, TraceFn, default_profile
 from csteer.runtime.settings import RunSettings
 from csteer.sandbox import Sandbox
 
+TRAINED = "codesteer-v1"
+_said: set[str] = set()  # notices given once per process
 
-def coach_profile(requested: str | None, catalog_name: str | None, coach: Engine) -> prompts.CoachProfile:
-    """The coach's prompt profile: the one asked for, else the one its catalog entry was trained on,
-    else by prompt style (few-shot for base models, self-steering for instruct ones)."""
+
+def _once(notify: Notify | None, message: str) -> None:
+    if notify is not None and message not in _said:
+        _said.add(message)
+        notify(message)
+
+
+def names_codesteer(spec: EngineSpec | None, coach: Engine) -> str | None:
+    """What names the coach as CodeSteer (its store entry, GGUF `general.name`, file or model name), or
+    None: such a coach gets the trained profile without being asked."""
+    found: list[tuple[str, str]] = [("model name", coach.name)]
+    if spec is not None:
+        found.append(("path", spec.target))
+        if spec.catalog_name:
+            from csteer.models.registry import lookup
+
+            entry = lookup(spec.catalog_name)
+            if entry is not None:
+                found.append(("store entry", f"{entry.name} {entry.source}"))
+        if spec.engine == "gguf":
+            from csteer.models.formats import FormatError, check_format
+
+            try:
+                found.append(
+                    ("GGUF general.name", str(check_format(Path(spec.target), "gguf").details["name"]))
+                )
+            except (FormatError, OSError, KeyError):
+                pass
+    return next((f"its {where}" for where, text in found if "codesteer" in text.lower()), None)
+
+
+def read_profile_file(path: str) -> tuple[prompts.CoachProfile | None, dict[str, str] | None]:
+    """`--profile-file`: a profile data file (the whole profile), or the reference's prompt.py (its
+    string constants, read with `ast`, become the trained profile's texts)."""
+    file = Path(path).expanduser()
+    if file.suffix == ".py":
+        from csteer.models.trained_prompts import parse_constants
+
+        try:
+            source = file.read_text(encoding="utf-8")
+        except OSError as err:
+            raise UsageError(f"cannot read --profile-file {path}: {err.strerror}") from None
+        return None, parse_constants(source, str(file))
+    return prompts.profile_from_data(profile_data.load(file)), None
+
+
+def with_trained_texts(
+    profile: prompts.CoachProfile, constants: dict[str, str] | None, origin: str, notify: Notify | None
+) -> prompts.CoachProfile:
+    """A trained-interface profile with the exact trained texts when they are at hand (a prompt.py given
+    with --profile-file, else the one `csteer models pull codesteer-v1` stored); else csteer's wording,
+    said once."""
+    if profile.interface is None or profile.interface.trained:
+        return profile
+    if constants is None:
+        from csteer.models.trained_prompts import load_stored, stored_path
+
+        record = load_stored()
+        if record is not None:
+            constants, origin = record["constants"], f"trained prompt.py ({stored_path()})"
+    if constants is None:
+        _once(
+            notify,
+            f"csteer: note: the {profile.name} profile uses csteer's own wording (not the trained texts); "
+            f"`csteer models pull codesteer-v1` or --profile-file prompt.py fetches or gives them",
+        )
+        return profile
+    return replace(profile, interface=profile.interface.with_constants(constants, origin))
+
+
+def coach_profile(
+    requested: str | None,
+    spec: EngineSpec | None,
+    coach: Engine,
+    profile_file: str | None = None,
+    notify: Notify | None = None,
+) -> prompts.CoachProfile:
+    """The coach's prompt profile, chosen here only: the one asked for (--profile, or a profile data file),
+    else the one its catalog entry was trained on, else codesteer-v1 for a coach that names CodeSteer,
+    else by prompt style (few-shot for base models, self-steering for instruct ones), with a notice."""
+    custom, constants = read_profile_file(profile_file) if profile_file else (None, None)
+    origin = f"trained prompt.py ({profile_file})"
     if requested:
-        return prompts.PROFILES[requested]
-    from csteer.models.catalog import CATALOG
+        profile = prompts.PROFILES[requested]
+    elif custom is not None:
+        profile = custom
+    else:
+        from csteer.models.catalog import CATALOG
 
-    entry = CATALOG.get(catalog_name) if catalog_name else None
-    if entry is not None and entry.coach_profile in prompts.PROFILES:
-        return prompts.PROFILES[entry.coach_profile]
-    return default_profile(coach)
+        entry = CATALOG.get(spec.catalog_name) if spec is not None and spec.catalog_name else None
+        why = names_codesteer(spec, coach)
+        if entry is not None and entry.coach_profile in prompts.PROFILES:
+            profile = prompts.PROFILES[entry.coach_profile]
+        elif why is not None or constants is not None:
+            profile = prompts.PROFILES[TRAINED]
+        else:
+            profile = default_profile(coach)
+            _once(
+                notify,
+                f"csteer: coach {coach.name} gets the {profile.name!r} profile (nothing names it CodeSteer; "
+                f"--profile {TRAINED} drives it as the trained coach)",
+            )
+    return with_trained_texts(profile, constants, origin, notify)
 
 
 class Assembly:
@@ -50,7 +147,10 @@ class Assembly:
         if settings.policy_def.needs_coach_model if coach_needed is None else coach_needed:
             self.coach_spec = resolve(settings.coach, notify)
             self.coach = create_engine(self.coach_spec, options, kind=settings.coach_kind)
-            self.profile = coach_profile(settings.profile, self.coach_spec.catalog_name, self.coach)
+            self.profile = coach_profile(
+                settings.profile, self.coach_spec, self.coach, settings.profile_file, options.notify
+            )
+        self._notify = options.notify
         self.sandbox = Sandbox(settings.limits())
 
     @property
@@ -71,6 +171,8 @@ class Assembly:
         elif policy.coach == "task":  # the task model steers itself; an explicit profile applies to it
             coach = self.task
             profile = prompts.PROFILES[settings.profile] if settings.profile else None
+            if profile is not None:
+                profile = with_trained_texts(profile, None, "", self._notify)
         else:
             coach, profile = None, None
         return SteeringLoop(self.task, coach, self.sandbox, settings, profile=profile, trace=trace)

@@ -7,12 +7,19 @@ much real computation the program does and flags programs that just print a lite
 Self-answer checker: the task model writes a program that checks its own answer against the question's
 constraints; the sandbox runs it; its verdict ("Correct" or the reason) goes to the coach. Warnings on
 stderr do not count as failure (the reference treated any stderr as failure).
+
+The trained codesteer-v1 profile is shown the reference's own summary and framing instead
+(`reference_summary`, `reference_execution`, `reference_check_feedback`): its weights learned them.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, field
+
+from csteer.runtime.profile_data import Interface
+from csteer.sandbox import Result
 
 SEARCH_MODULES = {"itertools", "heapq", "collections", "bisect", "functools", "networkx", "queue"}
 SYMBOLIC_MODULES = {"sympy", "fractions", "decimal", "z3", "math", "cmath", "statistics", "numpy", "scipy"}
@@ -195,3 +202,110 @@ def _same_value(printed: str, answer: str) -> bool:
         return " ".join(text.strip().strip("<>").strip().strip("'\"").lower().split())
 
     return bool(norm(answer)) and norm(printed) == norm(answer)
+
+
+# --- the reference's feedback, for the trained codesteer-v1 coach ------------------------------------------
+# The released weights learned the reference's symbolic-checker text (symbolic_code_check.py): substring
+# counts over the raw code, its headings and bullets, its float score and a note at score <= 2. Reproduced
+# here on purpose for that profile only; the AST checker above serves the others (docs/FIDELITY.md).
+_REF_LOOP = "Contains loops for systematic search"
+_REF_ITERTOOLS = "Uses itertools for combinatorial search"
+_REF_EVAL = "Uses eval/exec for symbolic expression evaluation"
+_REF_FORMAT = "Uses string formatting for expression building"
+_REF_MATH = "Contains direct mathematical operations"
+_REF_SECTIONS = (
+    ("SEARCHING APPROACH detected because:", ("search",)),
+    ("\nSYMBOLIC COMPUTING detected because:", ("symbol", "expression")),
+    ("\nNUMERICAL COMPUTING detected because:", ("mathematical",)),
+)
+REFERENCE_TRIVIAL_AT = 2  # the reference adds the note at score <= 2 (not < 2)
+CHARS_PER_REFERENCE_TOKEN = 4  # the reference counted tiktoken tokens; csteer estimates
+
+
+@dataclass(frozen=True)
+class ReferenceSummary:
+    text: str  # as the coach is shown it, the <= 2 note included
+    score: float
+
+
+def reference_summary(code: str) -> ReferenceSummary:
+    """The code complexity summary the trained coach was shown, computed as the reference computes it."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError) as err:
+        text, score = f"Invalid Python code: {err}", 0.0
+    else:
+        notes: list[str] = []
+        searching = symbolic = False
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.For, ast.While)):
+                notes.append(_REF_LOOP)
+                searching = True
+            # the reference looks at the first imported name only: `from itertools import x` is missed
+            if isinstance(node, (ast.Import, ast.ImportFrom)) and "itertools" in node.names[0].name:
+                notes.append(_REF_ITERTOOLS)
+                searching = True
+        if "eval(" in code or "exec(" in code:
+            notes.append(_REF_EVAL)
+            symbolic = True
+        if any(marker in code for marker in ("format", 'f"', "f'")):
+            notes.append(_REF_FORMAT)
+            symbolic = True
+        operations = sum(isinstance(node, ast.BinOp) for node in ast.walk(tree))
+        notes.extend([_REF_MATH] * operations)
+        score = (
+            len(re.findall(r"for|while", code))
+            + len(re.findall(r"if|elif|else", code))
+            + len(re.findall(r"try|except", code))
+            + operations * 0.25
+        )
+        lines: list[str] = []
+        for (heading, words), present in zip(_REF_SECTIONS, (searching, symbolic, operations > 0)):
+            if present:
+                lines.append(heading)
+                lines.extend(f"- {n}" for n in notes if any(w in n.lower() for w in words))
+        lines.append(f"\nComplexity score: {score}")
+        text = "\n".join(lines)
+    if score <= REFERENCE_TRIVIAL_AT:
+        text += "\n" + TRIVIAL_NOTE
+    return ReferenceSummary(text, score)
+
+
+def reference_tokens(text: str) -> int:
+    """The reference's token count of a text (tiktoken there), estimated from its length."""
+    return -(-len(text) // CHARS_PER_REFERENCE_TOKEN)
+
+
+def _reference_errors(result: Result, iface: Interface, file: str, timeout_s: float) -> str:
+    errors = result.stderr
+    if result.status == "timeout":
+        errors += iface.fill("timeout", file=file, seconds=f"{timeout_s:g}")
+    elif result.status != "ok" and not errors.strip():
+        errors = f"{result.status}: the program was stopped by the sandbox"
+    return errors
+
+
+def reference_execution(result: Result, iface: Interface, turn: int, timeout_s: float) -> str:
+    """The execution part appended to the task model's response, framed as the reference frames it."""
+    errors = _reference_errors(result, iface, f"code_1_{turn}.py", timeout_s)
+    if result.status == "timeout" and result.stdout:
+        # the reference's TimeoutExpired carries partial output as bytes, which it leaves out
+        return iface.fill("execution_errors_only", stderr=errors)
+    if reference_tokens(result.stdout + errors) > iface.limits.get("execution_tokens", 2000):
+        return iface.layout["execution_too_long"]
+    return iface.fill("execution", stdout=result.stdout, stderr=errors)
+
+
+def reference_check_feedback(result: Result | None, iface: Interface, turn: int, timeout_s: float) -> str:
+    """The checking agent's feedback as the reference frames it: `output: ...` when the checking program
+    ran without stderr, else its output and errors; `result` None: no checking code was written."""
+    if result is None:
+        return iface.layout["check_no_code"]
+    errors = _reference_errors(result, iface, f"check_code_1_{turn}.py", timeout_s)
+    if not errors:
+        return iface.fill("check_passed", stdout=result.stdout)
+    if result.status == "timeout" and result.stdout:
+        return iface.fill("check_failed_errors_only", stderr=errors)
+    if reference_tokens(result.stdout) > iface.limits.get("check_tokens", 2000):
+        return iface.layout["check_too_long"]
+    return iface.fill("check_failed", stdout=result.stdout, stderr=errors)

@@ -20,8 +20,15 @@ from csteer.engines.base import Engine
 from csteer.errors import UsageError
 from csteer.runtime import prompts
 from csteer.runtime.actions import Action
-from csteer.runtime.checkers import interpret_check_output, symbolic_check
+from csteer.runtime.checkers import (
+    interpret_check_output,
+    reference_check_feedback,
+    reference_execution,
+    reference_summary,
+    symbolic_check,
+)
 from csteer.runtime.extract import final_answer, python_code
+from csteer.runtime.profile_data import resolve_sampling
 from csteer.runtime.record import Run, SelfCheck, SymbolicReport, Turn
 from csteer.runtime.sessions import CoachDecision, CoachSession, TaskSession, clip
 from csteer.runtime.settings import RunSettings
@@ -70,6 +77,9 @@ class SteeringLoop:
             raise UsageError(f"policy {self.policy.name!r} needs a coach model")
         self.coach = coach if self.policy.steered else None
         self.profile = (profile or default_profile(self.coach)) if self.coach else None
+        # a trained interface (codesteer-v1): the coach is shown the reference's own feedback
+        p = self.profile
+        self.interface = p.interface if p is not None and p.feedback == "reference" else None
         self.sandbox = sandbox
         self.trace = trace or (lambda _msg: None)
 
@@ -87,6 +97,8 @@ class SteeringLoop:
         )
         start = time.perf_counter()
         session = TaskSession(self.task, question, cfg.task_max_tokens, cfg.temperature, cfg.seed)
+        if self.interface is not None:
+            session.first_layout = self.interface.layout["task_first"]
         try:
             if self.policy.plan == "steer":
                 self._steer(run, session)
@@ -99,20 +111,40 @@ class SteeringLoop:
             run.seconds = time.perf_counter() - start
             run.task_tokens = sum(t.task_tokens for t in run.turns)
             run.coach_tokens = sum(t.coach_tokens for t in run.turns)
-            run.answer = next((t.answer for t in reversed(run.turns) if t.answer is not None), None)
+            if self.profile is not None and self.profile.final_answer == "last-turn":
+                run.answer = run.turns[-1].answer if run.turns else None  # as the reference: the last one
+            else:
+                run.answer = next((t.answer for t in reversed(run.turns) if t.answer is not None), None)
         return run
 
     def _steer(self, run: Run, session: TaskSession) -> None:
         assert self.coach is not None and self.profile is not None
         cfg = self.settings
+        sampling = resolve_sampling(
+            self.profile.sampling,
+            temperature=cfg.coach_temperature,
+            top_p=cfg.coach_top_p,
+            top_k=cfg.coach_top_k,
+            fallback_temperature=cfg.temperature,
+        )
+        assert sampling.temperature is not None
         coach = CoachSession(
-            self.coach, self.profile, run.question, cfg.coach_max_tokens, cfg.temperature, cfg.seed
+            self.coach,
+            self.profile,
+            run.question,
+            cfg.coach_max_tokens,
+            sampling.temperature,
+            cfg.seed,
+            top_p=sampling.top_p,
+            top_k=sampling.top_k,
         )
         decision = coach.first()
         if decision.action.stops:  # a stop before any attempt means: let the model answer once
             decision.action = Action("code")
         turn = self._attempt(run, session, 0, Step.from_decision(decision))
         for index in range(1, cfg.max_turns + 1):
+            if self.interface is not None and cfg.self_check:
+                self._reference_check(session, turn)  # every reviewed turn, over the whole response
             decision = coach.review(*self._report(turn))
             self.trace(f"turn {index}: coach -> {decision.action}")
             if decision.action.stops:
@@ -159,7 +191,8 @@ class SteeringLoop:
                 report = symbolic_check(turn.code)
                 turn.symbolic = SymbolicReport(report.score, report.summary(), report.hard_coded)
         turn.answer = final_answer(reply.text, stdout)
-        if self.settings.self_check and turn.answer is not None and self.policy.steered:
+        answer_check = self.policy.steered and self.interface is None  # trained coach: _reference_check
+        if self.settings.self_check and turn.answer is not None and answer_check:
             turn.self_check, check_tokens = self._self_check(session, turn.answer)
             turn.task_tokens += check_tokens
             self.trace(f"turn {index}: self-check -> {turn.self_check.verdict[:80]!r}")
@@ -177,8 +210,51 @@ class SteeringLoop:
         verdict, correct = interpret_check_output(result.stdout, result.stderr, result.status, answer)
         return SelfCheck(verdict, correct, result.status), reply.usage.total_tokens
 
+    def _reference_check(self, session: TaskSession, turn: Turn) -> None:
+        """The trained coach's checking agent: the task model writes checking code for the whole response
+        as the coach sees it (execution result included), whether or not an answer was extracted; the
+        sandbox runs it; the feedback is framed as the reference frames it."""
+        assert self.interface is not None
+        cfg, iface = self.settings, self.interface
+        shown = self._shown_response(turn)
+        if self.task.kind == "base":  # a base model cannot follow the instruction: its few-shot checker
+            reply = session.write_check(shown)
+        else:
+            content = iface.fill(
+                "check_request", checker=iface.texts["checker"], question=session.question, response=shown
+            )
+            reply = self.task.chat(
+                [{"role": "user", "content": content}],
+                max_tokens=cfg.task_max_tokens,
+                temperature=0.0,
+                seed=cfg.seed,
+            )
+        code = python_code(reply.text)
+        result = self.sandbox.run(code) if code is not None else None
+        verdict = reference_check_feedback(result, iface, turn.index, cfg.code_timeout)
+        correct = None
+        if result is not None:
+            correct = interpret_check_output(result.stdout, result.stderr, result.status)[1]
+        turn.self_check = SelfCheck(verdict, correct, result.status if result is not None else "no-code")
+        turn.task_tokens += reply.usage.total_tokens
+        self.trace(f"turn {turn.index}: self-check -> {verdict[:80]!r}")
+
+    def _shown_response(self, turn: Turn) -> str:
+        """The task model's response with its execution result, as the trained coach is shown it."""
+        assert self.interface is not None
+        if turn.execution is None:
+            return turn.task_text
+        timeout = self.settings.code_timeout
+        return turn.task_text + reference_execution(turn.execution, self.interface, turn.index, timeout)
+
     def _report(self, turn: Turn) -> tuple[str, str, str | None, str]:
         """The labelled parts for the coach, and the one-line brief for base-model coaches."""
+        if self.interface is not None:  # the trained interface: unclipped, the reference's framing
+            check = turn.self_check.verdict if turn.self_check else self.interface.layout["check_off"]
+            complexity = None
+            if turn.code is not None and self.settings.symbolic_check:
+                complexity = reference_summary(turn.code).text
+            return self._shown_response(turn), check, complexity, _brief(turn)
         response = clip(turn.task_text, RESPONSE_CLIP)
         if turn.execution is not None:
             response += prompts.EXECUTION_TEMPLATE.format(

@@ -1,8 +1,10 @@
 """Prompt profiles: what the coach and the task model are told, and how their messages are laid out.
 
 Coach profiles
-  codesteer-v1  the message structure and markers the released CodeSteer-v1 weights were trained on
-                (labels, order, `<<<...>>>` guidance); instruction wording is csteer's own.
+  codesteer-v1  the exact interface the released CodeSteer-v1 weights were trained on, as data
+                (csteer/data/profiles/codesteer-v1.json, csteer.runtime.profile_data): layout, markers,
+                feedback framing, stops and sampling of the reference; csteer's own wording unless the
+                trained prompt.py was fetched (docs/FIDELITY.md).
   self          an instruct model coaching itself (the paper's "Symbolic Agent"): same structure plus a
                 system message that explains the actions, since the model was never fine-tuned on them.
   base-fewshot  a base (pretrained-only) model such as the embedded Gemma 3 270M: a few-shot completion
@@ -14,10 +16,12 @@ for base models (whatever engine serves them, including a base model behind an O
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from csteer.engines.base import Message
+from csteer.runtime import profile_data
 from csteer.runtime.actions import ActionKind
+from csteer.runtime.profile_data import Interface, Sampling
 
 # --- what the task model is told for the keyword actions -----------------------------------------------
 CODE_PROMPT = (
@@ -75,10 +79,26 @@ class CoachProfile:
     system: str | None
     allow_guidance: bool  # free guidance text besides the keyword actions
     completion_style: bool  # base model: one few-shot transcript instead of chat turns
+    # a trained interface (codesteer-v1) read from a profile data file; None: csteer's own prompting
+    grammar: bool = True  # a local coach decodes under the action grammar
+    replies: str = "strict"  # "reference": substring stops and raw forwarding (actions.reference_action)
+    feedback: str = "csteer"  # "reference": the reference's framing of execution, checker and summary
+    final_answer: str = "latest"  # "last-turn": the last turn's answer even when it has none
+    sampling: Sampling = field(default_factory=Sampling)
+    interface: Interface | None = None
+
+    @property
+    def source(self) -> str:
+        """Where the profile's instruction texts come from (shown by `csteer doctor`)."""
+        return self.interface.source if self.interface else profile_data.CSTEER_WORDING
 
     def first_turn(self, question: str) -> list[Message]:
         if self.completion_style:
             return [{"role": "user", "content": _coach_transcript(question, [])}]
+        if self.interface is not None:
+            choice = self.interface.texts["choice"]
+            text = self.interface.fill("coach_first", choice=choice, question=question)
+            return [{"role": "user", "content": text}]
         messages: list[Message] = []
         if self.system:
             messages.append({"role": "system", "content": self.system})
@@ -86,19 +106,41 @@ class CoachProfile:
         return messages
 
     def review_message(self, response: str, check: str, complexity: str | None) -> str:
+        if self.interface is not None:
+            part = "" if complexity is None else self.interface.fill("complexity", summary=complexity)
+            return self.interface.fill("review", response=response, check=check, complexity=part)
         part = COACH_COMPLEXITY_TEMPLATE.format(summary=complexity) if complexity is not None else ""
         return COACH_REVIEW_TEMPLATE.format(response=response, check=check or "(none)", complexity=part)
 
 
+def profile_from_data(data: profile_data.ProfileData) -> CoachProfile:
+    """A chat profile from a profile data file (csteer.runtime.profile_data)."""
+    return CoachProfile(
+        data.name,
+        system=data.system,
+        allow_guidance=True,
+        completion_style=False,
+        grammar=data.grammar,
+        replies=data.replies,
+        feedback=data.feedback,
+        final_answer=data.final_answer,
+        sampling=data.sampling,
+        interface=data.interface,
+    )
+
+
 PROFILES: dict[str, CoachProfile] = {
-    "codesteer-v1": CoachProfile("codesteer-v1", system=None, allow_guidance=True, completion_style=False),
+    "codesteer-v1": profile_from_data(profile_data.load(profile_data.packaged("codesteer-v1"))),
     "self": CoachProfile("self", system=SELF_SYSTEM, allow_guidance=True, completion_style=False),
     "base-fewshot": CoachProfile("base-fewshot", system=None, allow_guidance=False, completion_style=True),
 }
 
 
 def guidance_text(kind: ActionKind, guidance: str = "") -> str:
-    """What the task model receives for a coach action."""
+    """What the task model receives for a coach action: the action's own text when it carries one (the
+    trained profile's code/text prompts, its coach's raw reply), else csteer's standard prompt."""
+    if guidance:
+        return guidance
     if kind == "code":
         return CODE_PROMPT
     if kind == "text":

@@ -10,7 +10,15 @@ from dataclasses import dataclass, field
 
 from csteer.engines.base import Completion, Engine, Message, as_scoring
 from csteer.runtime import prompts
-from csteer.runtime.actions import MARKERS, Action, ActionKind, ActionParseError, action_grammar, parse_action
+from csteer.runtime.actions import (
+    MARKERS,
+    Action,
+    ActionKind,
+    ActionParseError,
+    action_grammar,
+    parse_action,
+    reference_action,
+)
 
 CHARS_PER_TOKEN = 3  # conservative estimate for budgeting before tokenization
 DEFAULT_REMOTE_CTX = 32_768
@@ -55,11 +63,17 @@ class TaskSession:
     seed: int | None = None
     messages: list[Message] = field(default_factory=list)
     base_turns: list[tuple[str, str]] = field(default_factory=list)  # (guidance, response) for base models
+    # the first message of a chat task model ({question}, {guidance}); the trained codesteer-v1 profile
+    # puts its coach's reply first, with no separator
+    first_layout: str = "{question}\n\n{guidance}"
 
     def respond(self, guidance: str) -> Completion:
         if self.engine.kind == "base":
             return self._respond_base(guidance)
-        content = f"{self.question}\n\n{guidance}" if not self.messages else guidance
+        if self.messages:
+            content = guidance
+        else:
+            content = self.first_layout.format(question=self.question, guidance=guidance)
         self.messages.append({"role": "user", "content": content})
         budget = char_budget(self.engine, self.max_tokens)
         reply = self.engine.chat(
@@ -127,6 +141,8 @@ class CoachSession:
     max_tokens: int = 1024
     temperature: float = 0.0
     seed: int | None = None
+    top_p: float | None = None  # None: the engine's default
+    top_k: int | None = None
     messages: list[Message] = field(default_factory=list)
     base_reviews: list[tuple[str, str]] = field(default_factory=list)  # (decision marker, what it saw)
     _pending_seen: str | None = None
@@ -166,7 +182,7 @@ class CoachSession:
     def _decide_chat(self, kinds: tuple[ActionKind, ...]) -> CoachDecision:
         budget = char_budget(self.engine, self.max_tokens)
         grammar = None
-        if self.engine.supports_grammar:
+        if self.engine.supports_grammar and self.profile.grammar:
             # prose, then exactly one marker: a valid action whatever the model's size
             grammar = action_grammar(kinds, self.profile.allow_guidance, prose_before=1200)
         reply = self.engine.chat(
@@ -175,8 +191,16 @@ class CoachSession:
             temperature=self.temperature,
             grammar=grammar,
             seed=self.seed,
+            top_p=self.top_p,
+            top_k=self.top_k,
         )
-        self.messages.append({"role": "assistant", "content": reply.text})
+        self.messages.append({"role": "assistant", "content": reply.text})  # kept raw, as trained
+        if self.profile.replies == "reference" and self.profile.interface is not None:
+            texts = self.profile.interface.texts
+            action = reference_action(
+                reply.text, first=kinds == FIRST_KINDS, code_prompt=texts["code"], text_prompt=texts["text"]
+            )
+            return CoachDecision(action, reply.text, reply.usage.total_tokens)
         try:
             action = parse_action(reply.text)
         except ActionParseError:

@@ -42,8 +42,14 @@ class RunSettings:
     n_ctx: int = 8192
     threads: int | None = None
     gpu_layers: int | None = None
-    task_max_tokens: int = 1500
+    task_max_tokens: int = 2000  # the reference's task-model limit
     coach_max_tokens: int = 1024
+    # the coach's own sampling; None = its profile's (codesteer-v1: T 0.95, top_p 0.7, top_k 50, as
+    # trained), else --temperature and the engine's defaults
+    coach_temperature: float | None = None
+    coach_top_p: float | None = None
+    coach_top_k: int | None = None
+    profile_file: str | None = None  # a profile data file, or the reference's prompt.py (trained texts)
 
     def __post_init__(self) -> None:
         from csteer.runtime.prompts import PROFILES
@@ -66,6 +72,12 @@ class RunSettings:
             raise UsageError(f"unknown profile {self.profile!r}; choose from {', '.join(PROFILES)}")
         if self.task_max_tokens < 1 or self.coach_max_tokens < 1:
             raise UsageError("token limits must be positive")
+        if self.coach_temperature is not None and self.coach_temperature < 0:
+            raise UsageError(f"--coach-temperature must be >= 0, got {self.coach_temperature}")
+        if self.coach_top_p is not None and not 0 < self.coach_top_p <= 1:
+            raise UsageError(f"--coach-top-p must be in (0, 1], got {self.coach_top_p}")
+        if self.coach_top_k is not None and self.coach_top_k < 0:
+            raise UsageError(f"--coach-top-k must be >= 0 (0: no top-k cut), got {self.coach_top_k}")
 
     @property
     def policy_def(self) -> Policy:
