@@ -8,6 +8,7 @@ launcher, warm worker, spare, job) is gone within 2 seconds of the caller's deat
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -30,8 +31,7 @@ CALLER = textwrap.dedent(
     from csteer.sandbox import Limits, Sandbox
     warm = sys.argv[1] == "warm"
     box = Sandbox(Limits(timeout_s=120, cpu_s=120), policy=False, pool=warm)
-    if warm:
-        box.run("print(1)")  # the pool is up
+    box.run("print(1)")  # the probe has run (its trial jobs are gone) and, warm, the pool is up
     print("running", flush=True)
     box.run(sys.argv[2])
     """
@@ -63,6 +63,21 @@ def _descendants(pid: int) -> set[int]:
     return found
 
 
+def _jailed(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            fields = dict(line.split(":", 1) for line in fh if ":" in line)
+    except OSError:
+        return False
+    return fields.get("NoNewPrivs", "").strip() == "1" and fields.get("Seccomp", "").strip() == "2"
+
+
+def _stderr(proc: subprocess.Popen) -> str:
+    if proc.poll() is None or proc.stderr is None:
+        return ""
+    return proc.stderr.read().decode(errors="replace")[-1000:]
+
+
 def _alive(pids: set[int]) -> set[int]:
     alive = set()
     for pid in pids:
@@ -75,28 +90,39 @@ def _alive(pids: set[int]) -> set[int]:
     return alive
 
 
+@pytest.mark.parametrize("user", ["root", "nobody"])
 @pytest.mark.parametrize("mode", ["cold", "warm"])
-def test_no_process_survives_a_killed_caller(mode: str, layers) -> None:
+def test_no_process_survives_a_killed_caller(mode: str, user: str, layers) -> None:
     if not layers["no orphans (a run dies with its caller)"]:
         pytest.skip("the no-orphans layer is reported inactive here")
+    cmd = [sys.executable, "-c", CALLER, mode, JOB]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    cwd = None
+    if user == "nobody":
+        from tests.sandbox.test_unprivileged import NOBODY, _interpreter
+
+        if os.geteuid() != 0 or shutil.which("setpriv") is None:
+            pytest.skip("needs root and setpriv to become uid 65534")
+        found = _interpreter()
+        if found is None:
+            pytest.skip("no Python interpreter with csteer importable by uid 65534")
+        python, env = found
+        cmd, cwd = [*NOBODY, python, "-c", CALLER, mode, JOB], "/tmp"
     caller = subprocess.Popen(
-        [sys.executable, "-c", CALLER, mode, JOB], stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env, cwd=cwd
     )
     try:
         assert caller.stdout is not None
         assert caller.stdout.readline().strip() == b"running"
         deadline = time.monotonic() + 30
         run: set[int] = set()
-        # the job is up when the caller has a grandchild that is not the spare (warm: worker+spare+job)
-        while time.monotonic() < deadline:
-            run = _descendants(caller.pid)
-            if len(run) >= (3 if mode == "warm" else 2):
-                break
+        # the job is up once a descendant of the caller is jailed (no_new_privs and seccomp, seen in /proc)
+        while time.monotonic() < deadline and not any(_jailed(p) for p in run):
             time.sleep(0.05)
-        time.sleep(0.5)  # let the job clear its signal and start sleeping
+            run = _descendants(caller.pid)
+        time.sleep(0.3)  # let the job clear its signal and start sleeping
         run = _descendants(caller.pid)
-        assert len(run) >= 2, run
+        assert any(_jailed(p) for p in run), (run, caller.poll(), _stderr(caller))
         caller.kill()
         caller.wait()
         killed_at = time.monotonic()

@@ -31,6 +31,22 @@ SCRIPT = textwrap.dedent(
         "fork": raw.run("import os\\nos.fork()\\nprint('forked')"),
         "uid": raw.run("import os\\nprint(os.getuid())"),
     }
+    # round 2 (issue 15), warm and cold
+    for mode, box in (("warm", raw), ("cold", Sandbox(Limits(timeout_s=10, memory_mb=256), policy=False, pool=False))):
+        cases[f"memfd-{mode}"] = box.run("import os\\nos.memfd_create('x')")
+        cases[f"shm-{mode}"] = box.run("import ctypes\\nassert ctypes.CDLL(None).shmget(0, 2**20, 0o1600) >= 0")
+        cases[f"inotify-{mode}"] = box.run("import ctypes\\nassert ctypes.CDLL(None).inotify_init1(0) >= 0")
+        cases[f"pdeathsig-{mode}"] = box.run("import ctypes\\nassert ctypes.CDLL(None).prctl(1, 0, 0, 0, 0) == 0")
+        cases[f"deep-{mode}"] = Sandbox(Limits(timeout_s=10), pool=mode == "warm").run("x = " + "-" * 100000 + "1")
+        cases[f"hide-{mode}"] = Sandbox(Limits(timeout_s=10), pool=mode == "warm").run(
+            "import operator\\nga = operator.attrgetter\\ntry:\\n    getattr(object, '__subcl' + 'asses__')\\n"
+            "except BaseException as e:\\n    tb = ga('__traceback__')(e)\\n    while tb is not None:\\n"
+            "        g = ga('tb_frame.f_globals')(tb)\\n        if 'Recorder' in g:\\n"
+            "            g['Recorder'].first = None\\n        tb = ga('tb_next')(tb)\\nprint('hidden')"
+        )
+        cases[f"eval-{mode}"] = Sandbox(Limits(timeout_s=10), pool=mode == "warm").run(
+            "from fractions import Fraction\\ndef v(e):\\n    return eval(e.replace('/', '*Fraction(1,1)/'))\\nprint(v('8/(3-8/3)'))"
+        )
     print(json.dumps({"layers": {r["name"]: r["active"] for r in probe_layers()},
                       "cases": {k: v.to_dict() for k, v in cases.items()}}))
     """
@@ -93,3 +109,13 @@ def test_containment_as_unprivileged_user(host, tmp_path) -> None:
     assert cases["net"]["status"] == "error"
     assert cases["fork"]["status"] == "error" and "forked" not in cases["fork"]["stdout"]
     assert report["layers"]["unprivileged uid"]
+    for mode in ("warm", "cold"):
+        if report["layers"]["seccomp: memfd, SysV IPC, inotify, fanotify"]:
+            for name in ("memfd", "shm", "inotify", "pdeathsig"):
+                assert cases[f"{name}-{mode}"]["status"] == "error", (name, mode, cases[f"{name}-{mode}"])
+        assert (
+            cases[f"deep-{mode}"]["status"] == "policy"
+            and "rule: complexity" in cases[f"deep-{mode}"]["stderr"]
+        )
+        assert cases[f"hide-{mode}"]["status"] == "policy", cases[f"hide-{mode}"]
+        assert (cases[f"eval-{mode}"]["status"], cases[f"eval-{mode}"]["stdout"]) == ("ok", "24\n")
