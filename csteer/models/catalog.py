@@ -17,6 +17,8 @@ class CatalogEntry:
     recommended_quant: str | None = None
     # prompt profile the model was trained for when used as a coach
     coach_profile: str = "self"
+    # `models pull` also fetches the trained instruction texts (csteer.models.trained_prompts)
+    trained_prompts: bool = False
 
 
 CATALOG: dict[str, CatalogEntry] = {
@@ -39,5 +41,6 @@ CATALOG: dict[str, CatalogEntry] = {
         hf_repo="yongchao98/CodeSteer-v1",
         recommended_quant="q4_k_m",
         coach_profile="codesteer-v1",
+        trained_prompts=True,
     ),
 }

@@ -144,10 +144,40 @@ def pull(
     revision: str | None = None,
     notify: Notify | None = None,
 ) -> StoreEntry:
-    """Download `target` (catalog name or owner/repo) and register it; convert when the repo has no `fmt` files."""
+    """Download `target` (catalog name or owner/repo) and register it; convert when the repo has no `fmt` files.
+    A coach trained on fixed instruction texts (codesteer-v1) also gets them, fetched as data."""
+    say = notify or (lambda _msg: None)
+    entry = _pull(target, fmt, quant, name, kind, revision, say)
+    cat = CATALOG.get(target)
+    if cat is not None and cat.trained_prompts:
+        fetch_trained_prompts(say)
+    return entry
+
+
+def fetch_trained_prompts(say: Notify) -> None:
+    """Fetch the trained coach's instruction texts (csteer.models.trained_prompts) beside its weights; a
+    failure leaves the weights in place and the profile on csteer's own wording."""
+    from csteer.models import trained_prompts
+
+    try:
+        record = trained_prompts.fetch()
+    except (CsteerError, UsageError) as err:
+        say(f"csteer: warning: {err}; the codesteer-v1 profile will use csteer's own wording")
+        return
+    say(f"csteer: trained prompt texts stored from {record['source']}")
+
+
+def _pull(
+    target: str,
+    fmt: str,
+    quant: str | None,
+    name: str | None,
+    kind: str | None,
+    revision: str | None,
+    say: Notify,
+) -> StoreEntry:
     from csteer.models.formats import check_format
 
-    say = notify or (lambda _msg: None)
     if target == "embedded":
         from csteer.models.embedded import ensure_embedded
 
