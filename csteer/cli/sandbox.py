@@ -17,6 +17,10 @@ _CHECK_LAYER = {
     "host files hidden and unwritable": "host file system hidden",
     "no network": "network isolation",
     "no new processes": "no new processes/threads",
+    "memfd/SysV memory bounded": "cgroup memory (shm, tmpfs, kernel memory)",
+    "tmpfs inodes bounded": "tmpfs inode limit",
+    "no inotify on host files": "seccomp: memfd, SysV IPC, inotify, fanotify",
+    "no orphans after the caller dies": "no orphans (a run dies with its caller)",
 }
 
 

@@ -20,6 +20,7 @@ caller still covers its jobs. Groups of callers that died are removed on the nex
 
 from __future__ import annotations
 
+import atexit
 import errno
 import itertools
 import logging
@@ -268,6 +269,21 @@ _layout_pid = -1
 def _set_layout(value: Layout) -> None:
     global _layout, _layout_pid
     _layout, _layout_pid = value, os.getpid()
+    if value.parents:
+        atexit.register(_remove_parents, value, os.getpid())
+
+
+def _remove_parents(lay: Layout, pid: int) -> None:
+    """At exit: this process's (empty by now) parent groups; a crash leaves them to the next sweep."""
+    if os.getpid() != pid:
+        return
+    for parent in set(lay.parents.values()):
+        for job in _subdirs(parent):
+            _kill_and_remove(job, os.path.exists(os.path.join(job, "cgroup.controllers")), wait_s=0.2)
+        try:
+            os.rmdir(parent)
+        except OSError:
+            pass
 
 
 class JobGroup:
