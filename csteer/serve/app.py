@@ -33,7 +33,8 @@ log = logging.getLogger("csteer.serve")
 
 MAX_BODY = 1 << 20  # bytes of a request body
 MAX_TURNS_CAP = 10  # the most review turns a request may ask for
-POLL_S = 0.25  # how often a waiting request checks that its client is still there
+POLL_S = 0.25
+DRAIN_FACTOR = 16  # an oversized body is read and dropped up to this many times the cap, then refused  # how often a waiting request checks that its client is still there
 
 
 def create_app(
@@ -87,16 +88,23 @@ def create_app(
             raise RequestError(401, "invalid API key: send Authorization: Bearer KEY", code="invalid_api_key")
 
     async def read_json(request: Request) -> Any:
+        """The JSON body, at most `max_body` bytes. A larger body is still read (and dropped) up to
+        DRAIN_FACTOR times the cap, so the client can read the 413 instead of a reset connection."""
+        too_large = RequestError(413, f"the request body is over {max_body} bytes", code="request_too_large")
+        drain_limit = max_body * DRAIN_FACTOR
         length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > max_body:
-            raise RequestError(413, f"the request body is over {max_body} bytes", code="request_too_large")
+        if length is not None and length.isdigit() and int(length) > drain_limit:
+            raise too_large
         body = bytearray()
+        size = 0
         async for part in request.stream():
-            body += part
-            if len(body) > max_body:
-                raise RequestError(
-                    413, f"the request body is over {max_body} bytes", code="request_too_large"
-                )
+            size += len(part)
+            if size <= max_body:
+                body += part
+            elif size > drain_limit:
+                break
+        if size > max_body:
+            raise too_large
         try:
             return json.loads(body)
         except (UnicodeDecodeError, json.JSONDecodeError) as err:
