@@ -155,3 +155,14 @@ def start_serve(
                 server.stop(signal.SIGKILL)
                 raise RuntimeError(f"csteer serve did not come up:\n{server.output()}") from None
             time.sleep(0.25)
+
+
+def run_llm(
+    args: list[str], home: Path, llm_home: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    full = {**os.environ, "CSTEER_HOME": str(home), "LLM_USER_PATH": str(llm_home), **(env or {})}
+    full.pop("CSTEER_SERVER", None)
+    full.pop("LLM_LOAD_PLUGINS", None)
+    return subprocess.run(
+        [sys.executable, "-m", "llm", *args], input="", capture_output=True, text=True, env=full, timeout=600
+    )

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from tests.helpers import run_csteer
-from tests.serve.support import ServeProcess, start_serve
+from tests.serve.support import ServeProcess, run_llm, start_serve
 
 pytestmark = pytest.mark.slow
 
@@ -261,3 +261,17 @@ def count_served(home: Path) -> int:
         return int(
             conn.execute('SELECT COUNT(*) FROM runs WHERE extra LIKE \'%"via": "serve"%\'').fetchone()[0]
         )
+
+
+def test_llm_through_a_running_server(server: ServeProcess, home: Path, tmp_path: Path) -> None:
+    pytest.importorskip("llm")
+    llm_home = tmp_path / "llm"
+    served = count_served(home)
+    out = run_llm(
+        ["-m", "csteer", "-o", "server", server.url, QUESTION], home, llm_home, {"CSTEER_API_KEY": KEY}
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == ANSWER
+    assert count_served(home) == served + 1  # the server ran it (and logged it)
+    logs = run_llm(["logs", "-n", "1", "--json"], home, llm_home)
+    assert json.loads(logs.stdout)[0]["response_json"]["answer"] == ANSWER
