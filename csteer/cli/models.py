@@ -74,11 +74,23 @@ def list_cmd(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the entry as JSON.")
 @handle_errors
 def info_cmd(name: str, as_json: bool) -> None:
-    """Show everything the store knows about NAME."""
-    from csteer.models.store import get
+    """Show everything the store knows about NAME, and the coach profile it gets as a coach.
 
+    NAME may also be a model spec (gguf:PATH, onnx:DIR, openai:MODEL@URL ...): then only the profile."""
+    from csteer.engines.spec import parse_explicit
+    from csteer.models.store import get, lookup
+
+    if lookup(name) is None and name != "embedded" and parse_explicit(name) is not None:
+        profile = _coach_profile(name)
+        if as_json:
+            click.echo(json.dumps(profile, indent=2))
+        else:
+            for key, text in profile.items():
+                click.echo(f"{key:>12}: {text}")
+        return
     entry = get(name)
     data = entry.to_dict()
+    data.update(_coach_profile(name, entry.kind))
     if as_json:
         click.echo(json.dumps(data, indent=2))
         return
@@ -87,9 +99,27 @@ def info_cmd(name: str, as_json: bool) -> None:
         if key == "size" and value is not None:
             value = f"{value} bytes ({_human(value)})"
         click.echo(f"{key:>12}: {value if value not in (None, '') else '-'}")
-    for key in ("source", "license", "added_at", "description"):
+    for key in ("source", "license", "added_at", "description", "coach", "coach texts"):
         if data.get(key):
             click.echo(f"{key:>12}: {data[key]}")
+
+
+def _coach_profile(spec: str, kind: str | None = None) -> dict[str, str]:
+    """The prompt profile `spec` gets as a coach (csteer.runtime.assemble.choose_profile, the one place a
+    profile is chosen), and where its instruction texts come from."""
+    from csteer.engines.spec import parse_explicit
+    from csteer.runtime.assemble import choose_profile
+
+    target = parse_explicit(spec)
+    if target is None:  # a store name: its entry decides (catalog profile, names, GGUF metadata)
+        from csteer.models.resolve import resolve
+
+        target = resolve(spec)
+    profile = choose_profile(None, target, spec, kind or target.kind)
+    texts = profile.source
+    if profile.interface is not None and not profile.interface.trained:
+        texts += " (the trained texts: csteer models pull codesteer-v1, or --profile-file prompt.py)"
+    return {"coach": f"profile {profile.name}", "coach texts": texts}
 
 
 @models.command("path")

@@ -15,7 +15,7 @@ from csteer.engines.spec import EngineSpec, create_engine
 from csteer.errors import UsageError
 from csteer.models.resolve import resolve
 from csteer.runtime import profile_data, prompts
-from csteer.runtime.loop import SteeringLoop, TraceFn, default_profile
+from csteer.runtime.loop import SteeringLoop, TraceFn
 from csteer.runtime.settings import RunSettings
 from csteer.sandbox import Sandbox
 
@@ -29,10 +29,10 @@ def _once(notify: Notify | None, message: str) -> None:
         notify(message)
 
 
-def names_codesteer(spec: EngineSpec | None, coach: Engine) -> str | None:
+def names_codesteer(spec: EngineSpec | None, name: str) -> str | None:
     """What names the coach as CodeSteer (its store entry, GGUF `general.name`, file or model name), or
     None: such a coach gets the trained profile without being asked."""
-    found: list[tuple[str, str]] = [("model name", coach.name)]
+    found: list[tuple[str, str]] = [("model name", name)]
     if spec is not None:
         found.append(("path", spec.target))
         if spec.catalog_name:
@@ -102,6 +102,18 @@ def coach_profile(
     """The coach's prompt profile, chosen here only: the one asked for (--profile, or a profile data file),
     else the one its catalog entry was trained on, else codesteer-v1 for a coach that names CodeSteer,
     else by prompt style (few-shot for base models, self-steering for instruct ones), with a notice."""
+    return choose_profile(requested, spec, coach.name, coach.kind, profile_file, notify)
+
+
+def choose_profile(
+    requested: str | None,
+    spec: EngineSpec | None,
+    name: str,
+    kind: str | None,
+    profile_file: str | None = None,
+    notify: Notify | None = None,
+) -> prompts.CoachProfile:
+    """coach_profile for a coach known by its spec, name and kind, loaded or not (`csteer models info`)."""
     custom, constants = read_profile_file(profile_file) if profile_file else (None, None)
     origin = f"trained prompt.py ({profile_file})"
     if requested:
@@ -112,16 +124,15 @@ def coach_profile(
         from csteer.models.catalog import CATALOG
 
         entry = CATALOG.get(spec.catalog_name) if spec is not None and spec.catalog_name else None
-        why = names_codesteer(spec, coach)
         if entry is not None and entry.coach_profile in prompts.PROFILES:
             profile = prompts.PROFILES[entry.coach_profile]
-        elif why is not None or constants is not None:
+        elif names_codesteer(spec, name) is not None or constants is not None:
             profile = prompts.PROFILES[TRAINED]
-        else:
-            profile = default_profile(coach)
+        else:  # as loop.default_profile: few-shot for base models, self-steering for the others
+            profile = prompts.PROFILES["base-fewshot" if kind == "base" else "self"]
             _once(
                 notify,
-                f"csteer: coach {coach.name} gets the {profile.name!r} profile (nothing names it CodeSteer; "
+                f"csteer: coach {name} gets the {profile.name!r} profile (nothing names it CodeSteer; "
                 f"--profile {TRAINED} drives it as the trained coach)",
             )
     return with_trained_texts(profile, constants, origin, notify)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import http.server
+import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -174,7 +175,7 @@ def test_gguf_general_name_names_the_coach(tmp_path: Path, monkeypatch: pytest.M
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()
     writer.close()
-    assert assemble.names_codesteer(EngineSpec("gguf", str(path)), ScriptedEngine(name="gguf:coach.gguf"))
+    assert assemble.names_codesteer(EngineSpec("gguf", str(path)), "gguf:coach.gguf")
     profile = assemble.coach_profile(
         None, EngineSpec("gguf", str(path)), ScriptedEngine(name="gguf:coach.gguf")
     )
@@ -192,3 +193,20 @@ def test_a_profile_data_file_replaces_the_profile(tmp_path: Path, monkeypatch: p
     broken.write_text('{"name": "x"}', encoding="utf-8")
     with pytest.raises(UsageError, match="profile file"):
         assemble.coach_profile(None, None, ScriptedEngine(), profile_file=str(broken))
+
+
+def test_models_info_tells_the_profile_and_its_texts(server: list[str], tmp_path: Path) -> None:
+    from tests.helpers import run_csteer
+
+    home = tmp_path / "home"  # the server fixture's CSTEER_HOME
+    shown = run_csteer(["models", "info", "gguf:/models/CodeSteer-v1.Q4_K_M.gguf"], home, timeout=120)
+    assert shown.returncode == 0, shown.stderr
+    assert "profile codesteer-v1" in shown.stdout and "csteer wording" in shown.stdout
+    trained_prompts.fetch()
+    shown = run_csteer(
+        ["models", "info", "--json", "gguf:/models/CodeSteer-v1.Q4_K_M.gguf"], home, timeout=120
+    )
+    info = json.loads(shown.stdout)
+    assert info["coach"] == "profile codesteer-v1" and info["coach texts"].startswith("trained prompt.py")
+    other = run_csteer(["models", "info", "openai:gpt-4o"], home, timeout=120)
+    assert "profile self" in other.stdout
