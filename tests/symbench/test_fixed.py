@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -11,12 +10,6 @@ import pytest
 from csteer.symbench.base import Sample, get_task
 from csteer.symbench.loader import load_samples
 from csteer.symbench.tasks.math_dataset import check_math, last_boxed
-
-DATA = Path(
-    os.environ.get("CSTEER_SYMBENCH_DATA")
-    or Path(__file__).resolve().parents[2].parent / "shared" / "symbench" / "dataset_gather"
-)
-needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"SymBench data not found at {DATA}")
 
 DATE_INPUT = (
     "Today is Christmas Eve of 1937. What is the date tomorrow in MM/DD/YYYY?\nOptions:\n"
@@ -215,10 +208,9 @@ def test_math_sample_without_a_boxed_answer_is_rejected(tmp_path: Path) -> None:
     assert not task.verify(sample, "<<<1>>>").correct
 
 
-@needs_data
-def test_fixed_datasets_load_in_full() -> None:
+def test_fixed_datasets_load_in_full(symbench_data: Path) -> None:
     found = load_samples(
-        DATA,
+        symbench_data,
         [
             "date_understanding",
             "web_of_lies",

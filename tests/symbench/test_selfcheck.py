@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import fnmatch
-import os
 import re
 from pathlib import Path
 
@@ -15,7 +14,6 @@ from csteer.symbench.loader import write_samples
 from csteer.symbench.selfcheck import selfcheck
 
 REPO = Path(__file__).resolve().parents[2]
-DATA = Path(os.environ.get("CSTEER_SYMBENCH_DATA") or REPO.parent / "shared" / "symbench" / "dataset_gather")
 DOC = REPO / "docs" / "SYMBENCH.md"
 # registered tasks the original dataset_gather/ copy holds no samples for
 NO_DATA_IN_SHARED_COPY = {"path_plan"}
@@ -80,11 +78,12 @@ def test_docs_list_wrong_references_by_task_and_id() -> None:
         assert task in tasks, f"docs/SYMBENCH.md lists an unknown task {task!r}"
 
 
-@pytest.mark.skipif(not DATA.is_dir(), reason=f"SymBench data not found at {DATA} (set CSTEER_SYMBENCH_DATA)")
-def test_selfcheck_over_the_original_dataset() -> None:
-    reports = {r.task: r for r in selfcheck(DATA)}
+def test_selfcheck_over_the_original_dataset(symbench_data: Path) -> None:
+    reports = {r.task: r for r in selfcheck(symbench_data)}
     missing = set(all_tasks()) - set(reports) - NO_DATA_IN_SHARED_COPY
-    assert not missing, f"registered tasks with no samples recognised under {DATA}: {sorted(missing)}"
+    assert not missing, (
+        f"registered tasks with no samples recognised under {symbench_data}: {sorted(missing)}"
+    )
     documented = documented_wrong()
     undocumented = [
         (task, sample, reason)

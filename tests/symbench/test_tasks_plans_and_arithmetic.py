@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import csteer.symbench.paper
 from csteer.symbench.base import Sample, Verdict, all_tasks, get_task
 
 PLAN_AND_ARITHMETIC_TASKS = {
@@ -33,8 +34,6 @@ PLAN_AND_ARITHMETIC_TASKS = {
     "logic_puzzle": "Logical Puzzle",
     "constrained_linear_arrangement": "Cons. Linear Arrange.",
 }
-DATA = Path(__file__).resolve().parents[3] / "shared" / "symbench" / "dataset_gather"
-TABLE = Path(__file__).resolve().parents[3] / "shared" / "symbench-table1.csv"
 
 # Stored reference solutions that are genuinely wrong (reasons in docs/SYMBENCH.md, "Task notes (part B)").
 KNOWN_WRONG = {
@@ -62,17 +61,14 @@ MALFORMED = [
 
 def test_registered_with_paper_names() -> None:
     tasks = all_tasks()
-    table_names = (
-        {line.split(",")[0] for line in TABLE.read_text().splitlines()[1:]} if TABLE.exists() else None
-    )
+    table_names = set(csteer.symbench.paper.paper_table())  # Table 1 as shipped in the package
     for task_id, paper in PLAN_AND_ARITHMETIC_TASKS.items():
         assert task_id in tasks
         task = tasks[task_id]
         assert task.paper_name == paper
         assert task.split == "seen"
         assert task.data_dirs
-        if table_names is not None:
-            assert paper in table_names
+        assert paper in table_names
 
 
 def _generated(task_id: str, complexity: int, seed: int) -> Sample:
@@ -212,6 +208,10 @@ def test_random_text_never_raises(junk: str) -> None:
         sample = _generated(task_id, task.complexities[0], 11)
         verdict = task.verify(sample, junk)
         assert isinstance(verdict, Verdict) and verdict.reason
+        # random text is wrong, unless it happens to be the answer itself (mahjong's "0", say)
+        reference = (task.reference_answer(sample) or "").removeprefix("<<<").removesuffix(">>>")
+        if junk.strip() != reference.strip():
+            assert verdict.correct is False, (task_id, junk)
 
 
 def test_game24_exact_fractions_and_each_number_once() -> None:
@@ -253,11 +253,10 @@ def test_logical_equation_requires_distinct_values() -> None:
     assert not task.verify(sample, "<<<[4, 4]>>>").correct
 
 
-@pytest.mark.skipif(not DATA.is_dir(), reason="shared SymBench data not present")
 @pytest.mark.parametrize("task_id", list(PLAN_AND_ARITHMETIC_TASKS))
-def test_stored_reference_solutions_accepted(task_id: str) -> None:
+def test_stored_reference_solutions_accepted(task_id: str, symbench_data: Path) -> None:
     task = get_task(task_id)
-    samples = list(task.load_dir(DATA))
+    samples = list(task.load_dir(symbench_data))
     if task_id == "path_plan":  # no stored dataset in the original release
         assert samples == []
         return

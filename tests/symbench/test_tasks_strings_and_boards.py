@@ -17,8 +17,6 @@ from hypothesis import strategies as st
 import csteer.symbench.paper
 from csteer.symbench.base import Sample, Task, all_tasks
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "symbench" / "dataset_gather"
-
 STRING_AND_BOARD_TASKS = [
     "pattern_recognition",
     "string_insertion",
@@ -71,6 +69,7 @@ def _flip_answer(answer: str) -> list[str]:
             out.append(inner[:i] + (repl.upper() if ch.isupper() else repl) + inner[i + 1 :])
         if len(out) >= 12:
             break
+    assert out, f"no digit or letter to change in {answer!r}: the perturbation test would pass vacuously"
     return [f"<<<{o}>>>" for o in out]
 
 
@@ -87,11 +86,10 @@ def test_task_is_registered_with_paper_name(task_id: str) -> None:
     assert task.description and task.answer_format and task.data_dirs
 
 
-@pytest.mark.skipif(not DATA.is_dir(), reason="original SymBench data not present")
 @pytest.mark.parametrize("task_id", STRING_AND_BOARD_TASKS)
-def test_stored_reference_solutions_are_accepted(task_id: str) -> None:
+def test_stored_reference_solutions_are_accepted(task_id: str, symbench_data: Path) -> None:
     task = _task(task_id)
-    samples = list(task.load_dir(DATA))
+    samples = list(task.load_dir(symbench_data))
     assert len(samples) >= 50
     verdicts = {s.id: task.verify(s, task.reference_answer(s)) for s in samples}
     rejected = {sid: v.reason for sid, v in verdicts.items() if not v.correct}
@@ -122,7 +120,9 @@ def test_perturbed_answers_are_rejected(task_id: str, seed: int, pick: int) -> N
     task = _task(task_id)
     rng = random.Random(seed)
     sample = task.generate(rng, task.complexities[pick % len(task.complexities)])
-    for wrong in PERTURB.get(task_id, _default_perturb)(task, sample):
+    perturbed = PERTURB.get(task_id, _default_perturb)(task, sample)
+    assert perturbed, "no wrong answer to reject: the test would pass vacuously"
+    for wrong in perturbed:
         verdict = task.verify(sample, wrong)
         assert not verdict.correct, (wrong, verdict.reason)
         assert verdict.reason
@@ -198,7 +198,9 @@ def test_eight_queens_accepts_only_the_new_queens() -> None:
         placed = {tuple(p) for p in sample.solution["placed_queens"]}
         if placed:
             break
+    assert placed, "no generated board with pre-placed queens: nothing to test"
     new = [q for q in sample.solution["solution"] if tuple(q) not in placed]
+    assert 0 < len(new) < len(sample.solution["solution"])
     assert task.verify(sample, "<<<" + ", ".join(f"{r} {c}" for r, c in new) + ">>>").correct
 
 
