@@ -2,7 +2,10 @@
 
 The reference CodeSteer runs every program as a new `python3` subprocess with no sandbox; csteer's warm
 pool forks a pre-started worker per job and still applies the policy, namespaces, the tmpfs root, the uid
-drop and rlimits. Goal <= 0.3.
+drop, rlimits, seccomp and (round 2) a cgroup per job, the violation channel and policy compilation inside
+the job. Goal <= 0.3.
+
+`python -m benchmarks.sandbox_warm --layers` prints what each round-2 layer costs (docs/BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -44,5 +47,71 @@ def measure(quick: bool) -> dict[str, Any]:
     return result("sandbox_warm", a, b, "s", "<= 0.3", "warm pool (policy + jail)", "python3 file.py", note)
 
 
+def layers(reps: int = 40) -> dict[str, Any]:
+    """The cost of each layer added in round 2 (issue 15), measured here, one at a time where possible."""
+    import json
+    import socket
+    import statistics
+    import time
+
+    from csteer.sandbox import Limits, Sandbox, cgroup, policy, pool, probe, seccomp
+
+    out: dict[str, Any] = {}
+    box = Sandbox(Limits(timeout_s=10))
+    box.run(PROGRAM)
+    real = cgroup.layout()
+    # 1. per-job cgroups (memory, pids, kill): warm runs with and without, interleaved
+    with_cg, without_cg = [], []
+    for i in range(reps):
+        for on in (True, False) if i % 2 == 0 else (False, True):
+            cgroup._layout = real if on else cgroup.Layout()
+            (with_cg if on else without_cg).append(timed(lambda: box.run(PROGRAM)))
+    cgroup._layout = real
+    out["cgroup_per_job_ms"] = 1000 * (statistics.median(with_cg) - statistics.median(without_cg))
+    out["warm_job_ms_with_cgroup"] = 1000 * statistics.median(with_cg)
+    out["cgroup"] = real.describe()
+
+    # 2. the violation channel: one more socketpair per job and one "running" record through it
+    def channel() -> None:
+        a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        b.send(json.dumps({"running": True}).encode())
+        json.loads(a.recv(8192))
+        a.close()
+        b.close()
+
+    out["violation_channel_us"] = 1e6 * statistics.median(timed(channel) for _ in range(2000))
+    # 3. policy compilation, now in the job (bounded walk added): moved off the caller, not added
+    out["policy_compile_ms"] = 1000 * statistics.median(
+        timed(lambda: policy.compile_solution(PROGRAM)) for _ in range(200)
+    )
+    # 4. seccomp additions: filter size, and what the whole filter costs per system call inside a job
+    lib = seccomp.library()
+    if lib is not None:
+        out["seccomp_filter_instructions"] = len(seccomp.compile_filter()) // 8
+        loop = "import os, time\nt = time.perf_counter()\nfor _ in range(200000):\n    os.getppid()\nprint(time.perf_counter() - t)"
+        plan = probe.probe()["plan"]
+        on = Sandbox(Limits(timeout_s=30), policy=False, plan=plan)
+        off = Sandbox(Limits(timeout_s=30), policy=False, plan=dict(plan, seccomp=False))
+        t_on = statistics.median(float(on.run(loop).stdout) for _ in range(5))
+        t_off = statistics.median(float(off.run(loop).stdout) for _ in range(5))
+        out["seccomp_ns_per_syscall"] = 1e9 * (t_on - t_off) / 200000
+    # 5. worker recycling: one worker start-up every RECYCLE_AFTER_JOBS jobs, in the background
+    starts = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        worker = pool.WarmPool()
+        starts.append(time.perf_counter() - t0)
+        worker.close()
+    out["worker_start_s"] = statistics.median(starts)
+    out["recycle_after_jobs"] = pool.RECYCLE_AFTER_JOBS
+    out["recycle_ms_per_job"] = 1000 * out["worker_start_s"] / pool.RECYCLE_AFTER_JOBS
+    return out
+
+
 if __name__ == "__main__":
-    main(measure)
+    if "--layers" in sys.argv:
+        import json
+
+        print(json.dumps(layers(), indent=2))
+    else:
+        main(measure)

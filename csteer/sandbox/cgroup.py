@@ -323,14 +323,24 @@ class JobGroup:
                 if os.path.exists(os.path.join(group, name)):
                     _write(os.path.join(group, name), value)
         else:  # v1: the memory counter includes kernel memory; memsw (if there) also swap
-            _write(os.path.join(group, "memory.limit_in_bytes"), str(limit))
+            files = ["memory.limit_in_bytes"]
             if os.path.exists(os.path.join(group, "memory.memsw.limit_in_bytes")):
-                _write(os.path.join(group, "memory.memsw.limit_in_bytes"), str(limit))
+                files.append("memory.memsw.limit_in_bytes")
+            try:  # memsw may never be below the memory limit: lower the memory limit first...
+                for name in files:
+                    _write(os.path.join(group, name), str(limit))
+            except OSError:  # ...and raise memsw first
+                for name in reversed(files):
+                    _write(os.path.join(group, name), str(limit))
             if os.path.exists(os.path.join(group, "memory.swappiness")):
                 try:
                     _write(os.path.join(group, "memory.swappiness"), "0")
                 except OSError:
                     pass
+
+    def set_memory_limit(self, limit: int) -> None:
+        if self.memory_dir is not None:
+            self._limit_memory(self.memory_dir, limit)
 
     def add(self, pid: int) -> None:
         """Move `pid` (the job's first process; its children follow) into every group of this job."""

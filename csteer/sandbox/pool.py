@@ -15,6 +15,7 @@ import os
 import socket
 import subprocess
 import threading
+from typing import Any
 
 from csteer.sandbox.probe import _helper_command, helper_env
 
@@ -62,6 +63,9 @@ class WarmPool:
         if not hello.get("ready"):
             self.close()
             raise PoolError("warm worker did not start (no hello)")
+        self._groups: dict[int, tuple[threading.Event, list[Any]]] = {}  # spare pid -> its cgroup
+        self._reader = threading.Thread(target=self._read, name="csteer-sandbox-spares", daemon=True)
+        self._reader.start()
         self.preloaded: list[str] = hello.get("preloaded", [])
         self.template: str = hello.get("template", "no")
         if self.template.startswith("failed"):
@@ -69,6 +73,65 @@ class WarmPool:
                 "csteer sandbox: warm worker could not prepare its root (%s); jobs build their own",
                 self.template,
             )
+
+    def _read(self) -> None:
+        """The worker announces each new spare; put it into a fresh job cgroup ahead of its job."""
+        from csteer.sandbox import cgroup
+        from csteer.sandbox.types import Limits
+
+        while True:
+            try:
+                data = self._sock.recv(65536)
+            except OSError:
+                break
+            if not data:
+                break
+            try:
+                pid = int(json.loads(data)["spare"])
+            except (ValueError, KeyError, TypeError):
+                continue
+            layout = cgroup.layout()
+            if not (layout.memory or layout.pids or layout.kill):
+                continue
+            ready: tuple[threading.Event, list[Any]] = (threading.Event(), [])
+            with self._lock:
+                stale = [p for p in self._groups if p != pid]
+                self._groups[pid] = ready
+            try:
+                group = cgroup.JobGroup(layout, cgroup.memory_limit_bytes(Limits.memory_mb, Limits.disk_mb))
+                try:
+                    group.add(pid)
+                    ready[1].append(group)
+                except OSError:
+                    group.remove()
+            except OSError as err:
+                log.debug("csteer sandbox: no cgroup for spare %d ahead of time: %s", pid, err)
+            ready[0].set()
+            for old in stale:  # spares that died before getting a job
+                self._drop_group(old, only_if_dead=True)
+
+    def take_group(self, pid: int, timeout_s: float = 5.0) -> Any:
+        """The cgroup the spare `pid` was moved into ahead of time (None: it has none; make one now)."""
+        with self._lock:
+            entry = self._groups.pop(pid, None)
+        if entry is None:
+            return None
+        entry[0].wait(timeout_s)
+        return entry[1][0] if entry[1] else None
+
+    def _drop_group(self, pid: int, only_if_dead: bool = False) -> None:
+        if only_if_dead:
+            try:
+                os.kill(pid, 0)
+                return
+            except ProcessLookupError:
+                pass
+            except PermissionError:
+                return
+        with self._lock:
+            entry = self._groups.pop(pid, None)
+        if entry is not None and entry[0].wait(5.0) and entry[1]:
+            entry[1][0].remove()
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -105,6 +168,10 @@ class WarmPool:
         with self._lock:
             self._closed = True
         try:
+            self._sock.shutdown(socket.SHUT_RDWR)  # wakes the reader thread
+        except OSError:
+            pass
+        try:
             self._sock.close()
         except OSError:
             pass
@@ -113,6 +180,10 @@ class WarmPool:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+        if self._reader is not threading.current_thread():
+            self._reader.join(timeout=5)
+        for pid in list(self._groups):
+            self._drop_group(pid)
 
 
 # Jobs forked from one worker share its address-space layout and str hash secret (a fork keeps both;

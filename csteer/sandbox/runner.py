@@ -133,8 +133,9 @@ class _Job:
         warm = None
         _stats.value = {}
         try:
-            self.group = _new_group(self.limits)
             warm = self._launch(theirs, out_w, err_w, vio_w, use_pool)
+            if warm is None:  # cold: the launcher's job gets a group made now
+                self.group = _new_group(self.limits)
         except BaseException:
             for fd in (out_r, err_r):
                 os.close(fd)
@@ -148,7 +149,7 @@ class _Job:
             os.close(out_w)
             os.close(err_w)
         try:
-            self._join_group(ours)
+            self._join_group(ours, warm)
             try:
                 _send_spec(ours, spec, self.limits.timeout_s)
             except OSError:
@@ -202,9 +203,12 @@ class _Job:
             raise SandboxError(f"cannot start the sandbox interpreter {sys.executable}: {err}") from None
         return None
 
-    def _join_group(self, sock: socket.socket) -> None:
-        """Wait for the job's first pid and put it in the job's cgroup before it may read its program."""
-        if self.group is None:
+    def _join_group(self, sock: socket.socket, warm: Any) -> None:
+        """Wait for the job's first pid and put it in the job's cgroup before it may read its program.
+
+        A warm spare is usually in a cgroup of its own already (pool.take_group): then that one is the
+        job's, with this job's memory limit."""
+        if self.group is None and not (warm is not None and cgroup_active()):
             return
         sock.settimeout(max(1.0, self.deadline - time.monotonic() + _DRAIN_GRACE_S))
         try:
@@ -219,8 +223,17 @@ class _Job:
             sock.settimeout(None)
         if not self.pids:
             return  # no job process (it failed to start): _classify reports that
+        limit = cgroup.memory_limit_bytes(self.limits.memory_mb, self.limits.disk_mb)
         try:
-            self.group.add(self.pids[0])
+            ahead = warm.take_group(self.pids[0]) if warm is not None else None
+            if ahead is not None:
+                ahead.set_memory_limit(limit)
+                self.group = ahead
+                return
+            if self.group is None:
+                self.group = _new_group(self.limits)
+            if self.group is not None:
+                self.group.add(self.pids[0])
         except OSError as err:
             self._kill()
             raise SandboxError(f"cannot put the job into its cgroup: {err}") from None
@@ -408,6 +421,11 @@ class _Job:
         if code == EXIT_MEMORY:
             return code, "memory"
         return code, "error"
+
+
+def cgroup_active() -> bool:
+    layout = cgroup.layout()
+    return layout.memory or layout.pids or layout.kill
 
 
 def _new_group(limits: Limits) -> cgroup.JobGroup | None:

@@ -136,9 +136,16 @@ def serve(control_fd: int, plan: jail.Plan, use_template: bool) -> None:
 def _new_spare(plan: jail.Plan, ctl: socket.socket, jobs: _Jobs) -> tuple[int, socket.socket]:
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
     try:
-        return child.fork_spare(plan, close_in_child=(ctl, *jobs.sockets.values()))
+        spare = child.fork_spare(plan, close_in_child=(ctl, *jobs.sockets.values()))
     finally:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
+    try:
+        # The caller moves the spare into its job's cgroup while it waits (a cgroup migration waits for
+        # an RCU grace period, milliseconds: off the job's critical path).
+        ctl.send(json.dumps({"spare": spare[0]}).encode())
+    except OSError:
+        pass
+    return spare
 
 
 def _hand_to_spare(spare: tuple[int, socket.socket], fds: list[int], job_sock: socket.socket) -> int | None:

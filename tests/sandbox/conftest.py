@@ -112,7 +112,12 @@ def job_group_dirs() -> list[str]:
 
 
 def job_pids() -> set[int]:
-    """Processes in this process's job cgroups, as the host sees them."""
+    """Processes in this process's job cgroups, as the host sees them (not the warm pool's spare, which
+    waits in the cgroup made for its future job)."""
+    from csteer.sandbox import pool
+
+    warm = pool._pool
+    spares = set(warm._groups) if warm is not None else set()
     pids: set[int] = set()
     for group in job_group_dirs():
         try:
@@ -120,7 +125,7 @@ def job_pids() -> set[int]:
                 pids.update(int(x) for x in fh.read().split())
         except (OSError, ValueError):
             pass
-    return pids
+    return pids - spares
 
 
 class JobWatcher:

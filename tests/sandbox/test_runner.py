@@ -313,3 +313,42 @@ def test_jobs_of_one_worker_share_its_hash_secret(raw_sandbox: Sandbox) -> None:
         pytest.skip("no warm pool, or it is about to be replaced")
     outs = {raw_sandbox.run("print(hash('csteer'))").stdout for _ in range(2)}
     assert len(outs) == 1
+
+
+@pytest.mark.parametrize("memory_mb", [100, 3000])
+def test_job_cgroup_has_the_jobs_own_memory_limit(memory_mb: int, layers) -> None:
+    """Warm spares wait in a cgroup made ahead of time; the job's own limit is set before it runs."""
+    if not layers["cgroup memory (shm, tmpfs, kernel memory)"]:
+        pytest.skip("no cgroup memory layer here")
+    import threading
+
+    from csteer.sandbox import cgroup
+    from tests.sandbox.conftest import job_group_dirs
+
+    memory_parent = cgroup.layout().parents["memory"]
+    seen: set[int] = set()
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.is_set():
+            for group in job_group_dirs():
+                if not group.startswith(memory_parent):
+                    continue
+                for name in ("memory.max", "memory.limit_in_bytes"):
+                    try:
+                        with open(os.path.join(group, name)) as fh:
+                            seen.add(int(fh.read()))
+                    except (OSError, ValueError):
+                        pass
+            time.sleep(0.01)
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    try:
+        box = Sandbox(Limits(timeout_s=20, memory_mb=memory_mb), policy=False)
+        result = box.run("import time\ntime.sleep(0.5)")
+    finally:
+        stop.set()
+        thread.join()
+    assert result.status == "ok", result.stderr
+    assert cgroup.memory_limit_bytes(memory_mb, Limits.disk_mb) in seen, seen
