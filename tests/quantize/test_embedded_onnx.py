@@ -55,15 +55,41 @@ def test_rebuilt_tokenizer_matches_llama_cpp(embedded_onnx, embedded_gguf):
     assert ours.encode("    return").tokens == ["<bos>", "    ", "return"]  # not "▁▁▁▁ re turn"
 
 
-def test_onnx_coach_chooses_a_valid_steering_action(engine):
-    prompt = (
-        "Decide whether the task is best solved by writing Python code or by reasoning in text.\n\n"
-        "Task: What is 48271 * 91433?\nDecision:"
+# measured: the int4 ONNX re-quantization of the Q4_K_M weights moves single log-probs by up to 3.7 nats
+# on these prompts (" Paris": -6.1 here, -2.4 in llama.cpp) and leans towards Code by 2-4 nats, so on a
+# borderline task ("Write a poem about autumn.") the two decide differently; on these they agree
+LOGPROB_MARGIN = 5.0
+CODE_TASK = (
+    "Decide whether the task is best solved by writing Python code or by reasoning in text.\n\n"
+    "Task: What is 48271 * 91433?\nDecision:"
+)
+
+
+@pytest.mark.parametrize(
+    ("prompt", "options", "expected"),
+    [
+        (CODE_TASK, [" <<<Code>>>", " <<<Text>>>"], 0),
+        (CODE_TASK, [" <<<Text>>>", " <<<Code>>>"], 1),  # the decision follows the scores, not the order
+        ("The capital of France is", [" Paris", " banana"], 0),
+    ],
+)
+def test_onnx_choose_agrees_with_the_gguf_engine(engine, embedded_gguf, prompt, options, expected):
+    from csteer.engines.llamacpp import LlamaCppEngine
+
+    messages = [{"role": "user", "content": prompt}]
+    ours = engine.choose(messages, options)
+    gguf = LlamaCppEngine(str(embedded_gguf), kind="base")
+    try:
+        ref = gguf.choose(messages, options)
+    finally:
+        gguf.close()
+    assert ref.index == expected
+    assert ours.index == ref.index, (ours.logprobs, ref.logprobs)
+    assert all(math.isfinite(x) and x < 0 for x in ours.logprobs)
+    assert all(abs(a - b) < LOGPROB_MARGIN for a, b in zip(ours.logprobs, ref.logprobs)), (
+        ours.logprobs,
+        ref.logprobs,
     )
-    options = [" <<<Code>>>", " <<<Text>>>"]
-    choice = engine.choose([{"role": "user", "content": prompt}], options)
-    assert choice.index in (0, 1)
-    assert len(choice.logprobs) == 2 and all(math.isfinite(x) and x < 0 for x in choice.logprobs)
 
 
 def test_int4_model_still_knows_things(engine):
