@@ -111,7 +111,15 @@ def create_app(
             raise RequestError(400, f"the body is not valid JSON: {err}", code="invalid_json") from None
 
     @app.get("/health")
-    async def health() -> dict[str, Any]:
+    async def health(request: Request) -> dict[str, Any]:
+        try:
+            authorize(request)
+        except RequestError:  # open to all, but the details (models, settings, paths) only with the key
+            return {
+                "status": "shutting_down" if service.closing else "ok",
+                "version": __version__,
+                "auth": True,
+            }
         return {
             **service.health(),
             "version": __version__,

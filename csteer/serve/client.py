@@ -51,7 +51,9 @@ def server_address(explicit: str | None = None) -> tuple[str, bool]:
 
 
 def _get(url: str, timeout: float) -> dict[str, Any]:
-    with urllib.request.urlopen(url, timeout=timeout) as resp:
+    key = os.environ.get(API_KEY_ENV)
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout) as resp:
         data: dict[str, Any] = json.loads(resp.read())
         return data
 

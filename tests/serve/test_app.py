@@ -185,8 +185,28 @@ def test_api_key(scripted_server: Any) -> None:
         assert reply["error"]["code"] == "invalid_api_key"
     got, reply = post(f"{url}/chat/completions", body, {"Authorization": "Bearer s3cret"})
     assert got == 200 and reply["choices"][0]["message"]["content"] == "42"
-    with urllib.request.urlopen(url.removesuffix("/v1") + "/health", timeout=10) as resp:
-        assert json.loads(resp.read())["auth"] is True  # health is open, and says a key is needed
+    health = url.removesuffix("/v1") + "/health"
+    with urllib.request.urlopen(health, timeout=10) as resp:
+        body = json.loads(resp.read())
+    assert body["auth"] is True and "settings" not in body  # open, but says no more without the key
+    req = urllib.request.Request(health, headers={"Authorization": "Bearer s3cret"})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        assert json.loads(resp.read())["settings"]["model"] == "embedded"
+
+
+def test_the_slot_workaround_tolerates_an_evicted_slot() -> None:
+    from csteer.serve.workarounds import patch_engine
+
+    class Engine:
+        _slots: list[Any]
+
+    engine = Engine()
+    engine._slots = ["a", "b"]
+    patch_engine(engine)
+    engine._slots.remove("a")
+    engine._slots.remove("gone")  # evicted before its removal: nothing to do, no ValueError
+    assert engine._slots == ["b"]
+    patch_engine(object())  # an engine without slots is left alone
 
 
 def test_one_run_at_a_time_per_local_model_and_a_full_queue_gets_429(scripted_server: Any) -> None:
