@@ -4,7 +4,6 @@ embedded model, assembled once per session."""
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -36,17 +35,9 @@ def embedded_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def csteer_home(tmp_path: Path, embedded_gguf: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh CSTEER_HOME that already holds the embedded model (hard-linked, so no 250 MB copy)."""
-    home = tmp_path / "home"
-    target = home / "models" / "embedded" / embedded_gguf.name
-    target.parent.mkdir(parents=True)
-    try:
-        os.link(embedded_gguf, target)
-    except OSError:
-        shutil.copy2(embedded_gguf, target)
-    stamp = embedded_gguf.with_name(embedded_gguf.name + ".verified.json")
-    if stamp.exists():
-        # the stamp records mtime/size, which a hard link shares
-        shutil.copy2(stamp, target.with_name(stamp.name))
+    from tests.helpers import home_with_embedded
+
+    home = home_with_embedded(tmp_path / "home", embedded_gguf)
     monkeypatch.setenv("CSTEER_HOME", str(home))
     return home
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -31,3 +32,18 @@ def run_csteer(
         env=full_env,
         timeout=timeout,
     )
+
+
+def home_with_embedded(home: Path, embedded_gguf: Path) -> Path:
+    """Make `home` a CSTEER_HOME holding the embedded model, hard-linked (no 250 MB copy) with its stamp."""
+    target = home / "models" / "embedded" / embedded_gguf.name
+    target.parent.mkdir(parents=True)
+    try:
+        os.link(embedded_gguf, target)
+    except OSError:
+        shutil.copy2(embedded_gguf, target)
+    stamp = embedded_gguf.with_name(embedded_gguf.name + ".verified.json")
+    if stamp.exists():
+        # the stamp records mtime/size, which a hard link shares
+        shutil.copy2(stamp, target.with_name(stamp.name))
+    return home

@@ -40,20 +40,9 @@ def ask_messages(text: str = QUESTION) -> list[dict[str, str]]:
 @pytest.fixture(scope="module")
 def home(tmp_path_factory: pytest.TempPathFactory, embedded_gguf: Path) -> Path:
     """One CSTEER_HOME for the module's server and asks (the embedded model hard-linked in)."""
-    import os
-    import shutil
+    from tests.helpers import home_with_embedded
 
-    home = tmp_path_factory.mktemp("serve-home")
-    target = home / "models" / "embedded" / embedded_gguf.name
-    target.parent.mkdir(parents=True)
-    try:
-        os.link(embedded_gguf, target)
-    except OSError:
-        shutil.copy2(embedded_gguf, target)
-    stamp = embedded_gguf.with_name(embedded_gguf.name + ".verified.json")
-    if stamp.exists():
-        shutil.copy2(stamp, target.with_name(stamp.name))
-    return home
+    return home_with_embedded(tmp_path_factory.mktemp("serve-home"), embedded_gguf)
 
 
 @pytest.fixture(scope="module")
