@@ -8,8 +8,7 @@ from typing import Any
 
 import click
 
-from csteer.cli.common import handle_errors, model_options, run_settings
-from csteer.runtime.policies import POLICY_NAMES
+from csteer.cli.common import handle_errors, model_options, policy_option, run_settings
 
 
 def read_question(words: tuple[str, ...]) -> str:
@@ -27,13 +26,7 @@ def read_question(words: tuple[str, ...]) -> str:
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("question", nargs=-1)
 @model_options
-@click.option(
-    "--policy",
-    type=click.Choice(POLICY_NAMES),
-    default="codesteer",
-    show_default=True,
-    help="codesteer: the coach steers; self: the task model steers itself; the rest are baselines.",
-)
+@policy_option("codesteer: the coach steers; self: the task model steers itself; the rest are baselines.")
 @click.option("--seed", type=int, default=None, help="Sampling seed (reproducible runs).")
 @click.option(
     "--no-symbolic-check", is_flag=True, help="Do not send the code complexity report to the coach."

@@ -180,3 +180,12 @@ def run_settings(options: dict[str, Any], **extra: Any) -> RunSettings:
 
     values = {setting: options.pop(option) for option, setting in SETTING_OF_OPTION.items()}
     return RunSettings(**values, **extra)
+
+
+def policy_option(help_text: str) -> Callable[[F], F]:
+    """`--policy`, one of the policy table's names (`csteer ask`, `csteer serve`)."""
+    from csteer.runtime.policies import POLICY_NAMES
+
+    return click.option(
+        "--policy", type=click.Choice(POLICY_NAMES), default="codesteer", show_default=True, help=help_text
+    )

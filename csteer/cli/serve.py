@@ -6,19 +6,12 @@ from typing import Any
 
 import click
 
-from csteer.cli.common import handle_errors, model_options, run_settings
-from csteer.runtime.policies import POLICY_NAMES
+from csteer.cli.common import handle_errors, model_options, policy_option, run_settings
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @model_options
-@click.option(
-    "--policy",
-    type=click.Choice(POLICY_NAMES),
-    default="codesteer",
-    show_default=True,
-    help="Policy of model `csteer` (`csteer:POLICY` selects another per request).",
-)
+@policy_option("Policy of model `csteer` (`csteer:POLICY` selects another per request).")
 @click.option("--no-symbolic-check", is_flag=True, help="Default off for the complexity report.")
 @click.option("--no-self-check", is_flag=True, help="Default off for the self-answer checker.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (loopback by default).")
