@@ -174,15 +174,19 @@ class BenchRunner:
             if not todo:
                 self.observer.start(summary)
                 return summary
-            summary.serial = self._assemble(todo)
-            self.observer.start(summary)
-            if summary.serial:
-                self._run_serial(todo, writer, summary)
-            else:
-                self._run_pool(todo, writer, summary)
+            self._execute(todo, writer, summary)
         finally:
             writer.close()
         return summary
+
+    def _execute(self, todo: list[Job], writer: ResultsWriter, summary: Summary) -> None:
+        """Run the jobs still to do and write each record (ray_runner runs them on a Ray cluster)."""
+        summary.serial = self._assemble(todo)
+        self.observer.start(summary)
+        if summary.serial:
+            self._run_serial(todo, writer, summary)
+        else:
+            self._run_pool(todo, writer, summary)
 
     def _write(self, writer: ResultsWriter, record: dict[str, Any], summary: Summary) -> None:
         writer.append(record)
@@ -234,26 +238,7 @@ class BenchRunner:
             return None
         assert self._assembly is not None, "run() assembles the models before the jobs run"
         started = time.perf_counter()
-        record: dict[str, Any] = {
-            "v": RECORD_VERSION,
-            "task": job.task.id,
-            "method": job.method.name,
-            "sample_id": job.sample.id,
-            "correct": None,
-            "answer": None,
-            "reason": None,
-            "turns": 0,
-            "stop_reason": None,
-            "code_runs": 0,  # turns whose program ran in the sandbox
-            "code_status": None,  # the last program's sandbox status ("ok", "error", "policy", "timeout", ...)
-            "task_tokens": None,
-            "coach_tokens": None,
-            "seconds": None,
-            "error": None,
-            "complexity": job.complexity,
-            "fingerprint": self.fingerprint,
-            "settings": self.settings,
-        }
+        record = self.new_record(job)
         try:
             loop = self._assembly.loop(self.config.settings_for(job.method), trace=self._trace)
             run = loop.run(job.sample.question)
@@ -283,6 +268,29 @@ class BenchRunner:
         record["time"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
         return record
 
+    def new_record(self, job: Job) -> dict[str, Any]:
+        """A record of `job` with nothing filled in yet (every record has these fields)."""
+        return {
+            "v": RECORD_VERSION,
+            "task": job.task.id,
+            "method": job.method.name,
+            "sample_id": job.sample.id,
+            "correct": None,
+            "answer": None,
+            "reason": None,
+            "turns": 0,
+            "stop_reason": None,
+            "code_runs": 0,  # turns whose program ran in the sandbox
+            "code_status": None,  # the last program's sandbox status ("ok", "error", "policy", "timeout", ...)
+            "task_tokens": None,
+            "coach_tokens": None,
+            "seconds": None,
+            "error": None,
+            "complexity": job.complexity,
+            "fingerprint": self.fingerprint,
+            "settings": self.settings,
+        }
+
     def _trace(self, _message: str) -> None:
         if self.stop.is_set():
             raise _Stopped
@@ -291,16 +299,21 @@ class BenchRunner:
     def _assemble(self, todo: list[Job]) -> bool:
         """Load the models and sandbox the jobs need; True when they must run serially (a local engine)."""
         cfg = self.config
-        needs_coach = any(job.method.needs_coach for job in todo)
-        assembly = Assembly(cfg.run.with_changes(seed=cfg.seed), self.notify, coach_needed=needs_coach)
-        _check_sandbox(assembly.sandbox)
-        self._assembly = assembly
+        assembly = self.assemble(needs_coach=any(job.method.needs_coach for job in todo))
         local = assembly.local_models
         if local:
             extra = f" (--concurrency {cfg.concurrency} does not apply)" if cfg.concurrency > 1 else ""
             self.notify(f"csteer: {', '.join(local)} runs in-process: samples run one at a time{extra}")
             return True
         return cfg.concurrency == 1
+
+    def assemble(self, needs_coach: bool) -> Assembly:
+        """Build the models and sandbox every job of this runner uses, and check the sandbox runs code."""
+        cfg = self.config
+        assembly = Assembly(cfg.run.with_changes(seed=cfg.seed), self.notify, coach_needed=needs_coach)
+        _check_sandbox(assembly.sandbox)
+        self._assembly = assembly
+        return assembly
 
     def _check_settings(self, records: list[dict[str, Any]]) -> None:
         other = next((r for r in records if r.get("fingerprint") != self.fingerprint), None)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +70,39 @@ CONTEXT = {"help_option_names": ["-h", "--help"]}
     help="Extra variants without checkers: symbolic-check,self-check.",
 )
 @click.option("--retry-errors", is_flag=True, help="Run again the samples whose latest record is an error.")
+@click.option(
+    "--ray",
+    "ray_address",
+    is_flag=False,
+    flag_value="local",
+    default=None,
+    metavar="[ADDRESS]",
+    help="Run the samples on Ray actors: a cluster's address (auto, HOST:PORT, ray://HOST:PORT), "
+    "or none to start a local Ray on 127.0.0.1 (extra csteer[ray]).",
+)
+@click.option(
+    "--ray-actors",
+    type=int,
+    default=None,
+    metavar="N",
+    help="Actors, each with its own models and sandbox pool (default: as many as the cluster's CPUs allow).",
+)
+@click.option("--ray-cpus", type=float, default=1.0, show_default=True, help="CPUs each actor reserves.")
+@click.option(
+    "--ray-gpus",
+    type=float,
+    default=None,
+    help="GPUs each actor reserves (default: 1 for an in-process model on a cluster with GPUs, else 0).",
+)
+@click.option("--ray-memory", default=None, metavar="SIZE", help="Memory each actor reserves, e.g. 4GB.")
+@click.option(
+    "--ray-tries",
+    type=int,
+    default=3,
+    show_default=True,
+    help="Dead workers one sample may cost before it is recorded as an error.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the run's summary as JSON instead of the table.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no table at the end.")
 @click.pass_context
 @handle_errors
@@ -124,9 +160,16 @@ def _run(options: dict[str, Any]) -> Any:
 
     notify = lambda msg: click.echo(msg, err=True)  # noqa: E731
     observer = ProgressObserver(enabled=not quiet)
-    runner = BenchRunner(config, notify=notify, observer=observer)
+    runner = _ray_runner(options, config, notify, observer) or BenchRunner(
+        config, notify=notify, observer=observer
+    )
+    started = time.perf_counter()
+    # with --json stdout is the summary alone: what libraries print meanwhile (Ray's notes of dead
+    # workers, from its own thread) goes to stderr
+    quiet_stdout = contextlib.redirect_stdout(sys.stderr) if options["as_json"] else contextlib.nullcontext()
     try:
-        summary = runner.run()
+        with quiet_stdout:
+            summary = runner.run()
     finally:
         observer.close()
     click.echo(
@@ -134,11 +177,44 @@ def _run(options: dict[str, Any]) -> Any:
         f"{summary.errors} errors); {summary.already_done} already done",
         err=True,
     )
+    if options["as_json"]:
+        from csteer.bench.runner import summary_dict
+
+        data = {**summary_dict(summary), "out": str(config.out)}
+        data["wall_seconds"] = round(time.perf_counter() - started, 3)
+        cluster = getattr(runner, "cluster", None)
+        data["ray"] = cluster.to_dict() if cluster is not None else None
+        click.echo(json.dumps(data, indent=2))
+        return summary
     if not quiet and not summary.stopped:
         from csteer.bench.report import build_report, render_table
 
         _console().print(render_table(build_report(config.out)))
     return summary
+
+
+def _ray_runner(options: dict[str, Any], config: Any, notify: Any, observer: Any) -> Any:
+    """The Ray runner when --ray is given (None otherwise); --ray-* options without it are an error."""
+    from csteer.errors import UsageError
+
+    names = ("ray_actors", "ray_gpus", "ray_memory")
+    if options["ray_address"] is None:
+        given = [n for n in names if options[n] is not None]
+        given += [n for n, d in (("ray_cpus", 1.0), ("ray_tries", 3)) if options[n] != d]
+        if given:
+            raise UsageError(f"--{given[0].replace('_', '-')} needs --ray")
+        return None
+    from csteer.bench.ray_runner import RayBenchRunner, RayOptions, parse_memory
+
+    ray_options = RayOptions(
+        address=options["ray_address"],
+        actors=options["ray_actors"],
+        cpus=options["ray_cpus"],
+        gpus=options["ray_gpus"],
+        memory=parse_memory(options["ray_memory"]) if options["ray_memory"] else None,
+        tries=options["ray_tries"],
+    )
+    return RayBenchRunner(config, ray_options, notify=notify, observer=observer)
 
 
 def _console() -> Any:
