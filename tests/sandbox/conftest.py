@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -23,8 +24,23 @@ from csteer.sandbox import Limits, Result, Sandbox
 from csteer.sandbox.selftest import Listener
 
 REPO = Path(__file__).resolve().parents[2]
+# Set by .ci/run: a jail weaker than the full plan fails the tests that need a layer instead of skipping them.
+REQUIRE_JAIL = "CSTEER_REQUIRE_JAIL"
 SECRET = "sk-test-FAKE-0123456789abcdef"
 CANARY_TEXT = "canary-original-content"
+
+
+def jail_required() -> bool:
+    return os.environ.get(REQUIRE_JAIL, "").strip() == "1"
+
+
+def degraded(reason: str) -> NoReturn:
+    """A layer this test needs is inactive: skip, or fail where CSTEER_REQUIRE_JAIL=1 (CI)."""
+    if jail_required():
+        pytest.fail(
+            f"{reason}; {REQUIRE_JAIL}=1, so a degraded jail fails instead of skipping", pytrace=False
+        )
+    pytest.skip(reason)
 
 
 @dataclass

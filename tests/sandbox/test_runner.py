@@ -16,6 +16,7 @@ import pytest
 
 from csteer.sandbox import Limits, Result, Sandbox
 from csteer.sandbox.runner import TRUNCATION_MARKER
+from tests.sandbox.conftest import degraded
 
 
 def test_result_fields(sandbox: Sandbox) -> None:
@@ -79,7 +80,7 @@ def test_stdin_is_passed(sandbox: Sandbox) -> None:
 
 def test_no_state_shared_between_jobs(raw_sandbox: Sandbox, layers) -> None:
     if not layers["host file system hidden"]:
-        pytest.skip("without a private root, /tmp is the host's and outlives a job")
+        degraded("without a private root, /tmp is the host's and outlives a job")
     first = raw_sandbox.run(
         "import math, os\nmath.leak = 1\nopen('left.txt', 'w').write('x')\nopen('/tmp/left.txt', 'w').write('x')\n"
         "print(os.getcwd(), sorted(os.listdir('.')))"
@@ -216,7 +217,7 @@ def test_large_program_and_stdin(sandbox: Sandbox) -> None:
 
 def test_seccomp_denies_namespace_and_kernel_surface_calls(raw_sandbox: Sandbox, layers) -> None:
     if not layers["seccomp"]:
-        pytest.skip("seccomp layer inactive here (no libseccomp)")
+        degraded("seccomp layer inactive here (no libseccomp)")
     code = (
         "import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\n"
         "print(libc.unshare(0x10000000), ctypes.get_errno())\n"  # CLONE_NEWUSER: allowed to nobody otherwise
@@ -231,7 +232,7 @@ def test_seccomp_denies_namespace_and_kernel_surface_calls(raw_sandbox: Sandbox,
 def test_disk_budget_is_per_job(disk_mb: int, layers) -> None:
     """The scratch tmpfs takes the job's own size (a spare mounted the default ahead of time)."""
     if not layers["host file system hidden"]:
-        pytest.skip("no private root here")
+        degraded("no private root here")
     box = Sandbox(Limits(timeout_s=20, disk_mb=disk_mb, file_size_mb=1024), policy=False)
     code = "import os\nst = os.statvfs('/sandbox')\nprint(round(st.f_blocks * st.f_frsize / 2**20))"
     result = box.run(code)
@@ -267,7 +268,7 @@ def test_degraded_layers_are_reported() -> None:
 def test_scratch_tmpfs_has_an_inode_limit(layers) -> None:
     """disk_mb bounds bytes; nr_inodes bounds the files (kernel memory) of the scratch tmpfs."""
     if not layers["tmpfs inode limit"]:
-        pytest.skip("no private tmpfs here")
+        degraded("no private tmpfs here")
     from csteer.sandbox import jail
 
     for disk_mb in (8, 64):
@@ -319,7 +320,7 @@ def test_jobs_of_one_worker_share_its_hash_secret(raw_sandbox: Sandbox) -> None:
 def test_job_cgroup_has_the_jobs_own_memory_limit(memory_mb: int, layers) -> None:
     """Warm spares wait in a cgroup made ahead of time; the job's own limit is set before it runs."""
     if not layers["cgroup memory (shm, tmpfs, kernel memory)"]:
-        pytest.skip("no cgroup memory layer here")
+        degraded("no cgroup memory layer here")
     import threading
 
     from csteer.sandbox import cgroup
