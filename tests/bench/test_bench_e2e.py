@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -25,6 +26,11 @@ def records(path: Path) -> list[dict]:
     lines = path.read_bytes().split(b"\n")
     assert lines[-1] == b"", "the file must end with a complete line"
     return [json.loads(line) for line in lines[:-1]]
+
+
+def html_table(page: str) -> list[list[str]]:
+    """The report's table as rows of cell texts (header first)."""
+    return [re.findall(r"<t[dh]>(.*?)</t[dh]>", row) for row in re.findall(r"<tr[^>]*>(.*?)</tr>", page)]
 
 
 def test_two_tasks_two_methods_then_report(csteer_home: Path, tmp_path: Path) -> None:
@@ -59,12 +65,15 @@ def test_two_tasks_two_methods_then_report(csteer_home: Path, tmp_path: Path) ->
     )
     assert rep.returncode == 0, rep.stderr
     data = json.loads(rep.stdout)
+    table = html_table(html.read_text())
+    header, by_task = table[0], {line[0]: line for line in table[1:]}
     for task in ("number_multiply", "letters"):
         for method in ("all-code", "only-question"):
             mine = [r for r in rows if r["task"] == task and r["method"] == method]
             cell = data["methods"][method]["per_task"][task]
             assert cell["n"] == 3 and cell["correct"] == sum(r["correct"] for r in mine)
-            assert f"{cell['accuracy']:.1f}" in html.read_text()
+            # the HTML cell of this task and method, not any "0.0" somewhere on the page ("100.0")
+            assert by_task[task][header.index(method)] == f"{cell['accuracy']:.1f}", by_task[task]
     assert png.read_bytes()[:4] == b"\x89PNG"
     table = run_csteer(["bench", "report", str(out)], csteer_home)
     assert "number_multiply" in table.stdout and "only-question" in table.stdout

@@ -1,7 +1,9 @@
-"""Ctrl-C during a real run: exit 130, one line, no traceback; the run log stays readable."""
+"""Ctrl-C during a real run: exit 130, one line, no traceback; the run log stays readable and unchanged
+(an interrupted run writes no row, and the rows before it are intact)."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -13,8 +15,30 @@ import pytest
 pytestmark = pytest.mark.slow
 
 
+def _log_rows(env: dict[str, str]) -> list[dict]:
+    logs = subprocess.run(
+        [sys.executable, "-m", "csteer", "logs", "list", "-n", "100000", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert logs.returncode == 0, logs.stderr
+    rows = json.loads(logs.stdout)
+    assert isinstance(rows, list)
+    return rows
+
+
 def test_ctrl_c_exits_130_cleanly(csteer_home: Path) -> None:
     env = {**os.environ, "CSTEER_HOME": str(csteer_home)}
+    # a finished run already in the log (written the way `csteer ask` writes one), so "intact" means something
+    marker = "ctrl-c test: the row before the interrupted run"
+    write = (
+        "import sys; from csteer.runlog import log_run; "
+        "log_run({'question': sys.argv[1], 'answer': '42', 'exit_status': 0, 'turns': [{'turn': 0}]})"
+    )
+    subprocess.run([sys.executable, "-c", write, marker], check=True, env=env)
+    before = _log_rows(env)
+    assert before[0]["question"] == marker and before[0]["answer"] == "42"
     proc = subprocess.Popen(
         [sys.executable, "-m", "csteer", "ask", "-v", "--max-turns", "5", "What is 48271 * 91433?"],
         stdin=subprocess.DEVNULL,
@@ -38,7 +62,6 @@ def test_ctrl_c_exits_130_cleanly(csteer_home: Path) -> None:
     assert "Traceback" not in err
     assert "interrupted" in err
     assert out == ""
-    logs = subprocess.run(
-        [sys.executable, "-m", "csteer", "logs", "list", "--json"], capture_output=True, text=True, env=env
-    )
-    assert logs.returncode == 0, logs.stderr
+    # the log still reads, row for row as before: no half-written row for the interrupted question
+    after = _log_rows(env)
+    assert after == before

@@ -89,9 +89,11 @@ def test_pull_unknown_quant_falls_back_to_conversion_and_fails_clearly(hf_env: d
     # no q8_0 GGUF and no checkpoint in the repo: one line, nothing registered
     result = csteer("models", "pull", REPO, "--quant", "q8_0", env=hf_env)
     assert result.returncode == 1
-    assert len(result.stderr.strip().splitlines()) >= 1
-    last = result.stderr.strip().splitlines()[-1]
-    assert "neither GGUF files nor a usable checkpoint" in last, result.stderr
+    lines = result.stderr.strip().splitlines()
+    # one error line, the last (a progress notice may come before it), and nothing but csteer's lines
+    assert [line for line in lines if line.startswith("csteer: error:")] == lines[-1:], result.stderr
+    assert all(line.startswith("csteer: ") for line in lines), result.stderr
+    assert "neither GGUF files nor a usable checkpoint" in lines[-1], result.stderr
     assert "Traceback" not in result.stderr
     assert {e.name for e in store.list_models(include_available=False)} == {"embedded"}
 

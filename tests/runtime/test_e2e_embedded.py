@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -155,4 +154,21 @@ def test_base_url_in_spec_overrides_env(csteer_home: Path, llama_server: str) ->
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "4413562343"
-    assert os.environ.get("OPENAI_BASE_URL") != "http://127.0.0.1:9/v1"
+    # negative control: the same run without the URL in the spec goes to OPENAI_BASE_URL (nothing listens
+    # on port 9) and fails, so the answer above came through the spec's URL
+    control = run_csteer(
+        [
+            "ask",
+            "-m",
+            "openai:gemma",
+            "--task-kind",
+            "base",
+            "--policy",
+            "all-code",
+            "What is 48271 * 91433?",
+        ],
+        csteer_home,
+        env=env,
+    )
+    assert control.returncode == 1, (control.returncode, control.stdout, control.stderr)
+    assert "4413562343" not in control.stdout and "Traceback" not in control.stderr

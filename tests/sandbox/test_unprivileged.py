@@ -12,6 +12,8 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 
 import pytest
 
@@ -30,7 +32,7 @@ SCRIPT = textwrap.dedent(
         "write": raw.run(f"open('/tmp/{token}', 'w').write('x')"),
         "net": raw.run(f"import socket\\nsocket.create_connection(('127.0.0.1', {port}), timeout=2)"),
         "fork": raw.run("import os\\nos.fork()\\nprint('forked')"),
-        "uid": raw.run("import os\\nprint(os.getuid())"),
+        "uid": raw.run("import os, time\\nprint(os.getuid())\\ntime.sleep(1)"),
     }
     # round 2 (issue 15), warm and cold
     for mode, box in (("warm", raw), ("cold", Sandbox(Limits(timeout_s=10, memory_mb=256), policy=False, pool=False))):
@@ -77,6 +79,35 @@ def _interpreter() -> tuple[str, dict[str, str]] | None:
     return None
 
 
+class _UidWatcher:
+    """Records, from the host, the Uid line of every jailed (no_new_privs) descendant of `pid`."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.uids: set[tuple[str, ...]] = set()
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def _loop(self) -> None:
+        from tests.sandbox.test_orphans import _descendants
+
+        while not self._done.is_set():
+            for pid in _descendants(self.pid):
+                try:
+                    with open(f"/proc/{pid}/status") as fh:
+                        fields = dict(line.split(":", 1) for line in fh if ":" in line)
+                except OSError:
+                    continue
+                if fields.get("NoNewPrivs", "").strip() == "1":
+                    self.uids.add(tuple(fields["Uid"].split()))
+            time.sleep(0.02)
+
+
 @pytest.mark.skipif(
     os.geteuid() != 0 or shutil.which("setpriv") is None, reason="needs root and setpriv to become uid 65534"
 )
@@ -86,20 +117,26 @@ def test_containment_as_unprivileged_user(host, tmp_path) -> None:
         pytest.skip("no Python interpreter with csteer importable by uid 65534 (home directory not readable)")
     python, env = found
     listener = Listener()
+    proc = subprocess.Popen(
+        [*NOBODY, python, "-c", SCRIPT, str(host.canary), str(listener.port), host.token],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd="/tmp",
+    )
+    watcher = _UidWatcher(proc.pid)
     try:
-        out = subprocess.run(
-            [*NOBODY, python, "-c", SCRIPT, str(host.canary), str(listener.port), host.token],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            cwd="/tmp",
-        )
-        assert out.returncode == 0, out.stderr[-2000:]
-        report = json.loads(out.stdout.strip().splitlines()[-1])
+        stdout, stderr = proc.communicate(timeout=120)
+        assert proc.returncode == 0, stderr[-2000:]
+        report = json.loads(stdout.strip().splitlines()[-1])
         assert listener.connections == 0
     finally:
+        watcher.stop()
         listener.close()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
     cases = report["cases"]
     assert (cases["benign"]["status"], cases["benign"]["stdout"]) == ("ok", "True\n")
     if not report["layers"]["namespaces (mount/net/ipc/uts)"]:
@@ -110,6 +147,10 @@ def test_containment_as_unprivileged_user(host, tmp_path) -> None:
     assert cases["net"]["status"] == "error"
     assert cases["fork"]["status"] == "error" and "forked" not in cases["fork"]["stdout"]
     assert report["layers"]["unprivileged uid"]
+    # uid 0 only inside the job's user namespace; on the host every jailed job ran as 65534 (seen in /proc)
+    assert (cases["uid"]["status"], cases["uid"]["stdout"]) == ("ok", "0\n"), cases["uid"]
+    assert watcher.uids, "the host never saw a jailed job of the uid 65534 caller"
+    assert watcher.uids == {("65534", "65534", "65534", "65534")}, watcher.uids
     for mode in ("warm", "cold"):
         if report["layers"]["seccomp: memfd, SysV IPC, inotify, fanotify"]:
             for name in ("memfd", "shm", "inotify", "pdeathsig"):
