@@ -152,6 +152,8 @@ class JobWatcher:
         self.maps: set[str] = set()
         self.status: dict[int, dict[str, str]] = {}  # pid -> its latest /proc status fields
         self.seen: set[int] = set()
+        self.groups: set[str] = set()  # job cgroups seen
+        self.pids_peak: dict[str, int] = {}  # job cgroup (pids controller) -> its pids.peak, when readable
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
@@ -168,6 +170,14 @@ class JobWatcher:
             for pid in job_pids():
                 self.seen.add(pid)
                 self._look(pid)
+            for group in job_group_dirs():
+                self.groups.add(group)
+                try:
+                    with open(os.path.join(group, "pids.peak")) as fh:
+                        peak = int(fh.read())
+                except (OSError, ValueError):
+                    continue
+                self.pids_peak[group] = max(peak, self.pids_peak.get(group, 0))
             time.sleep(0.01)
 
     def _look(self, pid: int) -> None:

@@ -7,12 +7,15 @@ contained by the jail).
 
 from __future__ import annotations
 
+import json
+import os
+import sys
 from dataclasses import dataclass
 
 import pytest
 
 from csteer.sandbox import Limits, Sandbox
-from tests.sandbox.conftest import degraded
+from tests.sandbox.conftest import Host, JobWatcher, degraded
 
 
 @dataclass(frozen=True)
@@ -22,6 +25,7 @@ class Attack:
     raw: bool = False  # policy layer off
     statuses: tuple[str, ...] = ()  # allowed statuses ('' = any)
     timeout_s: float = 10.0
+    judge: str = ""  # a host-side judge beyond assert_contained: "host-tree", "no-process"
 
 
 A = Attack
@@ -43,8 +47,12 @@ ATTACKS = [
     ),
     A(
         "list-host-dirs",
-        "import os\nfor d in ('/', '/tmp', '/root', '{CANARY_DIR}', '/work', '/home', '/sandbox'):\n    try:\n        print(d, os.listdir(d))\n    except OSError as e:\n        print(d, e)",
+        "import json, os\nseen = {}\nfor d in ('/', '/tmp', '/root', '{CANARY_DIR}', '/work', '/home', '/etc', '/sandbox'):\n"
+        "    try:\n        seen[d] = sorted(os.listdir(d))\n    except OSError as e:\n        seen[d] = type(e).__name__\n"
+        "print(json.dumps(seen))",
         raw=True,
+        statuses=("ok",),
+        judge="host-tree",
     ),
     A("read-host-environ", "print(open('/proc/{HOSTPID}/environ').read())", raw=True, statuses=("error",)),
     A(
@@ -93,7 +101,15 @@ ATTACKS = [
         raw=True,
         statuses=("error",),
     ),
-    A("os-system", "import os\nprint(os.system('touch /tmp/{TOKEN}'))", raw=True),
+    # the host judges process creation from the job's pids cgroup (its peak); the job then waits so the
+    # watcher reads the peak while the group still exists
+    A(
+        "os-system",
+        "import os, time\nprint(os.system('sleep 1; touch /tmp/{TOKEN}'))\ntime.sleep(0.5)",
+        raw=True,
+        statuses=("ok",),
+        judge="no-process",
+    ),
     A("fork", "import os\npid = os.fork()\nprint('forked', pid)", raw=True, statuses=("error",)),
     A("fork-bomb", "import os\nwhile True:\n    os.fork()", raw=True, statuses=("error",)),
     A(
@@ -108,7 +124,13 @@ ATTACKS = [
         raw=True,
         statuses=("error",),
     ),
-    A("ctypes-system", "import ctypes\nprint(ctypes.CDLL(None).system(b'touch /tmp/{TOKEN}'))", raw=True),
+    A(
+        "ctypes-system",
+        "import ctypes, time\nprint(ctypes.CDLL(None).system(b'sleep 1; touch /tmp/{TOKEN}'))\ntime.sleep(0.5)",
+        raw=True,
+        statuses=("ok",),
+        judge="no-process",
+    ),
     A(
         "ctypes-kill-host",
         "import ctypes\nprint(ctypes.CDLL(None).kill({SENTINEL}, 9), ctypes.CDLL(None).kill({HOSTPID}, 9))",
@@ -270,13 +292,64 @@ def test_attack_is_contained(attack: Attack, host, layers, sandbox: Sandbox, raw
     box = raw_sandbox if attack.raw else sandbox
     if attack.timeout_s != 10.0:
         box = Sandbox(Limits(timeout_s=attack.timeout_s, cpu_s=30, memory_mb=512), policy=not attack.raw)
-    result = box.run(host.render(attack.code))
+    if attack.judge == "no-process" and not layers["cgroup pids limit"]:
+        degraded("no pids cgroup: process creation cannot be judged from the host")
+    baseline = _pids_peak(box, "import time\ntime.sleep(0.5)") if attack.judge == "no-process" else 0
+    with JobWatcher() as watcher:
+        result = box.run(host.render(attack.code))
     host.assert_contained(result, max_seconds=attack.timeout_s + 8)
     if attack.statuses:
         assert result.status in attack.statuses, (result.status, result.stdout[-300:], result.stderr[-600:])
+    if attack.judge == "host-tree":
+        _assert_no_host_tree(json.loads(result.stdout), host)
+    if attack.judge == "no-process":
+        # system() failed (-1, or 127 << 8 when glibc's posix_spawn fails); whether a process was created
+        # in between is for the host to judge
+        assert int(result.stdout.splitlines()[0]) in (-1, 127 << 8), "system() ran: " + result.stdout[-300:]
+        assert watcher.pids_peak, "the watcher never saw the job's pids cgroup"
+        # as many processes as a job that creates none (the control run just before), not one more
+        assert max(watcher.pids_peak.values()) == baseline, (watcher.pids_peak, baseline)
     if result.status == "output_limit":
         assert result.truncated
         assert len(result.stdout) + len(result.stderr) < 3 * box.limits.output_bytes
+
+
+def _pids_peak(box: Sandbox, code: str) -> int:
+    """The most processes a job's pids cgroup held while `code` ran, seen from the host."""
+    with JobWatcher() as watcher:
+        control = box.run(code)
+    assert control.status == "ok", control.stderr[-300:]
+    assert watcher.groups, "the watcher never saw the control job's cgroups"
+    if not watcher.pids_peak:
+        degraded("this kernel's pids cgroup has no pids.peak: process creation cannot be judged")
+    return max(watcher.pids_peak.values())
+
+
+def _assert_no_host_tree(seen: dict[str, object], host: Host) -> None:
+    """What the job listed is the jail's small tree, not the host's (judged against the host's listing)."""
+    # what SECURITY.md says the jail binds read-only: system libraries and this Python with its packages
+    # (written out here, not read from jail.py, so a jail that binds more fails this check)
+    sources = ["/usr", "/lib", "/lib64", "/lib32", "/etc/ld.so.cache"]
+    sources += [sys.base_prefix, sys.prefix, sys.exec_prefix, sys.base_exec_prefix]
+    sources += [p for p in sys.path if p and ("site-packages" in p or "dist-packages" in p)]
+    sources = [os.path.abspath(p) for p in sources]
+
+    def under_a_source(path: str) -> bool:
+        return any(s == path or s.startswith(path.rstrip("/") + "/") for s in sources)
+
+    host_only = {e for e in os.listdir("/") if not under_a_source("/" + e)} - {"dev", "tmp", "sandbox"}
+    assert host_only, "the host's / has nothing outside the jail's sources: this check would be vacuous"
+    assert isinstance(seen["/"], list), seen["/"]
+    assert host_only.isdisjoint(seen["/"]), (
+        f"the jail shows the host's / ({sorted(host_only & set(seen['/']))})"
+    )
+    for path in ("/root", "/home", str(host.canary_dir)):
+        if not under_a_source(path):
+            assert seen[path] == "FileNotFoundError", (path, seen[path])
+    assert seen["/etc"] == "FileNotFoundError" or set(seen["/etc"]) <= {"ld.so.cache"}, seen["/etc"]
+    host_tmp = {e for e in os.listdir("/tmp") if not under_a_source("/tmp/" + e)}
+    assert isinstance(seen["/tmp"], list) and host_tmp.isdisjoint(seen["/tmp"]), seen["/tmp"]
+    assert isinstance(seen["/sandbox"], list), seen["/sandbox"]  # the job's own directory is there
 
 
 def test_raw_attacks_really_skip_the_policy(raw_sandbox: Sandbox) -> None:
