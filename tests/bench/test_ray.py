@@ -157,14 +157,19 @@ def test_ray_gives_the_local_verdicts_and_a_json_summary(
         "all-code,only-question",
     ]
     common += ["--samples", "2", "--seed", "5"]
+    # llama.cpp's server reuses the KV of the previous prompt's common prefix, and its output can differ
+    # by a token with that prefix's length: the same verdicts need the same requests in the same order
+    # after the same last request. Hence one sample at a time on both sides, after a warm-up run.
     local, fanned = tmp_path / "local.jsonl", tmp_path / "ray.jsonl"
-    here = run_csteer([*common, "--out", str(local), "--concurrency", "2", "-q"], csteer_home)
+    warm = run_csteer([*common, "--out", str(tmp_path / "warm.jsonl"), "-q"], csteer_home)
+    assert warm.returncode == 0, warm.stderr
+    here = run_csteer([*common, "--out", str(local), "-q"], csteer_home)
     assert here.returncode == 0, here.stderr
     # no address: the CLI starts (and stops) its own Ray on 127.0.0.1
-    there = run_csteer([*common, "--out", str(fanned), "--ray", "--ray-actors", "2", "--json"], csteer_home)
+    there = run_csteer([*common, "--out", str(fanned), "--ray", "--ray-actors", "1", "--json"], csteer_home)
     assert there.returncode == 0, there.stderr
     assert "Traceback" not in there.stderr
-    assert "ray: 2 actor(s) (1 at a time each) for 4 sample(s)" in there.stderr
+    assert "ray: 1 actor(s) (1 at a time each) for 4 sample(s)" in there.stderr
     mine, theirs = read_results(local).latest(), read_results(fanned).latest()
     assert set(mine) == set(theirs) and len(theirs) == 4
     for key, rec in theirs.items():
@@ -182,9 +187,9 @@ def test_ray_gives_the_local_verdicts_and_a_json_summary(
     summary = json.loads(there.stdout)
     assert (summary["written"], summary["errors"], summary["stopped"]) == (4, 0, False)
     cluster = summary["ray"]
-    assert cluster["address"] == "local" and cluster["actors"] == 2 and cluster["worker_deaths"] == 0
+    assert cluster["address"] == "local" and cluster["actors"] == 1 and cluster["worker_deaths"] == 0
     (node,) = cluster["nodes"].values()
-    assert node["samples"] == 4 and node["actors"] == 2 and "127.0.0.1" in node["host"]
+    assert node["samples"] == 4 and node["actors"] == 1 and "127.0.0.1" in node["host"]
     assert node["samples_per_minute"] > 0 and node["busy_seconds"] > 0
     assert cluster["overhead_ms"] is not None and cluster["overhead_ms"] >= 0
 
@@ -242,6 +247,8 @@ def test_a_worker_killed_mid_sample_is_replaced_and_the_sample_recorded_once(
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 0, stderr.decode()
+    # as many actors as the instance's 2 CPUs allow (1 CPU each)
+    assert "ray: 2 actor(s) (1 at a time each) for 4 sample(s)" in stderr.decode()
     assert "died" in stderr.decode() and "running it again" in stderr.decode()
     rows = records(out)
     keys = [(r["task"], r["method"], r["sample_id"]) for r in rows]
