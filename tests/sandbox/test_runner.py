@@ -139,9 +139,12 @@ def test_pool_dies_with_its_parent(tmp_path) -> None:
     )
     try:
         worker_pid = int(caller.stdout.readline())
-        time.sleep(1.0)  # let the sleeping job start
+        # the sleeping job has started once a child of the worker is jailed (a waiting spare is not yet)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not any(_jailed(p) for p in _children_of(worker_pid)):
+            time.sleep(0.02)
         jobs = _children_of(worker_pid)
-        assert jobs, "the sleeping job should be running under the worker"
+        assert any(_jailed(p) for p in jobs), "the sleeping job should be running under the worker"
         caller.kill()
         caller.wait()
         deadline = time.monotonic() + 10
@@ -159,6 +162,33 @@ def _children_of(pid: int) -> list[int]:
     return [int(x) for x in out.split()]
 
 
+def _jailed(pid: int) -> bool:
+    """A job that has started running its program: no_new_privs is set (the warm spare has not set it)."""
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            return any(line.split() == ["NoNewPrivs:", "1"] for line in fh)
+    except OSError:
+        return False
+
+
+def _descendants(pid: int) -> set[int]:
+    tree: dict[int, list[int]] = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat") as fh:
+                    tree.setdefault(int(fh.read().rsplit(")", 1)[1].split()[1]), []).append(int(name))
+            except OSError:
+                pass
+    found, todo = set(), [pid]
+    while todo:
+        for child in tree.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
 def _alive(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as fh:
@@ -168,24 +198,41 @@ def _alive(pid: int) -> bool:
 
 
 def test_jobs_cannot_signal_each_other(raw_sandbox: Sandbox) -> None:
-    """Concurrent jobs run as different uids: a job killing every pid near its own cannot touch another."""
+    """Concurrent jobs run as different uids (or in pid namespaces): a job sending SIGKILL to the other
+    job's pid, to every pid near its own and to -1 hits nothing."""
+    before = {p for p in _descendants(os.getpid()) if _jailed(p)}
     with ThreadPoolExecutor(max_workers=1) as executor:
-        victim = executor.submit(raw_sandbox.run, "import time\ntime.sleep(2)\nprint('alive')")
-        time.sleep(0.5)
+        victim = executor.submit(raw_sandbox.run, "import time\ntime.sleep(8)\nprint('alive')")
+        # the victim is running its program once a new jailed process appears under this one (host side)
+        deadline = time.monotonic() + 60
+        running: set[int] = set()
+        while time.monotonic() < deadline and not running and not victim.done():
+            time.sleep(0.01)
+            running = {p for p in _descendants(os.getpid()) if _jailed(p)} - before
+        assert running, ("the victim job never started", victim.result() if victim.done() else None)
+        targets = sorted(running)
+        # kill(-1) is sent last and not counted: Linux reports success for it even when every target
+        # refused (EPERM); the victim's survival judges it
         attacker = raw_sandbox.run(
             "import os, signal\nme = os.getpid()\nhits = 0\n"
-            "for pid in list(range(max(2, me - 3000), me + 3000)) + [-1]:\n"
+            f"for pid in {targets!r} + list(range(max(2, me - 3000), me + 3000)):\n"
             "    if pid != me:\n"
             "        try:\n"
             "            os.kill(pid, signal.SIGKILL)\n"
             "            hits += 1\n"
             "        except OSError:\n"
             "            pass\n"
-            "print(hits)"
+            "print(hits, flush=True)\n"
+            "try:\n"
+            "    os.kill(-1, signal.SIGKILL)\n"
+            "except OSError:\n"
+            "    pass"
         )
+        assert (attacker.status, attacker.stdout) == ("ok", "0\n"), (attacker.status, attacker.stderr[-300:])
+        # the attack happened while the victim ran (it sleeps 8 s; the attack takes milliseconds)
+        assert not victim.done(), victim.result()
         result = victim.result()
-    assert attacker.status in ("ok", "killed")
-    assert (result.status, result.stdout) == ("ok", "alive\n")
+    assert (result.status, result.stdout) == ("ok", "alive\n"), (result.status, result.stderr[-300:])
 
 
 def test_plain_fallback_for_other_platforms(monkeypatch: pytest.MonkeyPatch) -> None:
