@@ -24,6 +24,7 @@ CASES = [
     "thread_choice",
     "ask_e2e",
     "bench_concurrency",
+    "bench_ray",
 ]
 
 
