@@ -20,6 +20,7 @@ SETTING_OF_OPTION = {
     "model_spec": "model",
     "coach_spec": "coach",
     "max_turns": "max_turns",
+    "candidates": "candidates",
     "temperature": "temperature",
     "task_kind": "task_kind",
     "coach_kind": "coach_kind",
@@ -88,6 +89,14 @@ def model_options(func: F) -> F:
         ),
         click.option(
             "--max-turns", type=int, default=5, show_default=True, help="Review turns after the first answer."
+        ),
+        click.option(
+            "--candidates",
+            type=int,
+            default=None,
+            metavar="K",
+            help="Sample and vote: K attempts per code or text turn, the answer most of them agree on "
+            "(1 = one greedy attempt). Default: 5 for a steered run with a local task model, else 1.",
         ),
         click.option(
             "--temperature",

@@ -185,11 +185,14 @@ class LlamaCppEngine:
             n = self._common_prefix(slot.tokens, tokens)
             if n > best_len:
                 best, best_len = slot, n
+        swap = best is not None and best_len >= live + MIN_SWAP_GAIN
+        if swap and best is not None:
+            # taken out before the live context is saved: saving trims the store and could evict it
+            self._slots.remove(best)
         # the live context holds another conversation that this call would overwrite: keep it
         if n_live - live >= MIN_SWAP_GAIN:
             self._save_live()
-        if best is not None and best_len >= live + MIN_SWAP_GAIN:
-            self._slots.remove(best)
+        if swap and best is not None:
             self._restore(best)
             return best_len
         return live

@@ -19,6 +19,7 @@ class CatalogEntry:
     coach_profile: str = "self"
     # `models pull` also fetches the trained instruction texts (csteer.models.trained_prompts)
     trained_prompts: bool = False
+    size: str = ""  # download size of the recommended file, for choosing by machine
 
 
 CATALOG: dict[str, CatalogEntry] = {
@@ -42,5 +43,61 @@ CATALOG: dict[str, CatalogEntry] = {
         recommended_quant="q4_k_m",
         coach_profile="codesteer-v1",
         trained_prompts=True,
+    ),
+    # recommended local task models: instruct GGUFs at Q4_K_M, single files (bartowski's quantizations)
+    "qwen2.5-coder-1.5b": CatalogEntry(
+        name="qwen2.5-coder-1.5b",
+        format="gguf",
+        kind="instruct",
+        source="Hugging Face bartowski/Qwen2.5-Coder-1.5B-Instruct-GGUF (Q4_K_M)",
+        description="Small code model: a real step up from the embedded one on any laptop (2 GB RAM).",
+        license="Apache-2.0",
+        hf_repo="bartowski/Qwen2.5-Coder-1.5B-Instruct-GGUF",
+        recommended_quant="Q4_K_M",
+        size="1.0 GB",
+    ),
+    "qwen2.5-coder-7b": CatalogEntry(
+        name="qwen2.5-coder-7b",
+        format="gguf",
+        kind="instruct",
+        source="Hugging Face bartowski/Qwen2.5-Coder-7B-Instruct-GGUF (Q4_K_M)",
+        description="Strong local code model for 16 GB machines or a GPU with 8 GB.",
+        license="Apache-2.0",
+        hf_repo="bartowski/Qwen2.5-Coder-7B-Instruct-GGUF",
+        recommended_quant="Q4_K_M",
+        size="4.7 GB",
+    ),
+    "llama-3.1-8b": CatalogEntry(
+        name="llama-3.1-8b",
+        format="gguf",
+        kind="instruct",
+        source="Hugging Face bartowski/Meta-Llama-3.1-8B-Instruct-GGUF (Q4_K_M)",
+        description="General 8B instruct model (the CodeSteer coach's base family) for 16 GB machines.",
+        license="Llama 3.1 Community License",
+        hf_repo="bartowski/Meta-Llama-3.1-8B-Instruct-GGUF",
+        recommended_quant="Q4_K_M",
+        size="4.9 GB",
+    ),
+    "gemma-3-1b": CatalogEntry(
+        name="gemma-3-1b",
+        format="gguf",
+        kind="instruct",
+        source="Hugging Face bartowski/google_gemma-3-1b-it-GGUF (Q4_K_M)",
+        description="Gemma 3 1B instruct: the embedded model's family, four times larger, 8 GB machines.",
+        license="Gemma Terms of Use",
+        hf_repo="bartowski/google_gemma-3-1b-it-GGUF",
+        recommended_quant="Q4_K_M",
+        size="0.8 GB",
+    ),
+    "gemma-3-4b": CatalogEntry(
+        name="gemma-3-4b",
+        format="gguf",
+        kind="instruct",
+        source="Hugging Face bartowski/google_gemma-3-4b-it-GGUF (Q4_K_M)",
+        description="Gemma 3 4B instruct for 8-16 GB machines.",
+        license="Gemma Terms of Use",
+        hf_repo="bartowski/google_gemma-3-4b-it-GGUF",
+        recommended_quant="Q4_K_M",
+        size="2.5 GB",
     ),
 }

@@ -243,7 +243,7 @@ def list_models(include_available: bool = True) -> list[StoreEntry]:
                         installed=False,
                         catalog=True,
                         description=cat.description,
-                        summary=f"not pulled: csteer models pull {name}",
+                        summary=f"not pulled{f' ({cat.size})' if cat.size else ''}: csteer models pull {name}",
                     )
                 )
     return entries

@@ -16,7 +16,7 @@ from csteer.errors import UsageError
 from csteer.models.resolve import resolve
 from csteer.runtime import profile_data, prompts
 from csteer.runtime.loop import SteeringLoop, TraceFn
-from csteer.runtime.settings import RunSettings
+from csteer.runtime.settings import DEFAULT_CANDIDATES, RunSettings
 from csteer.sandbox import Sandbox
 
 TRAINED = "codesteer-v1"
@@ -175,6 +175,9 @@ class Assembly:
         in what does not change the models or the sandbox: policy, checkers, turns, sampling."""
         settings = settings or self.settings
         policy = settings.policy_def
+        if settings.candidates is None:  # sample and vote where it is cheap: a steered, local task model
+            local = policy.steered and self.task_spec.is_local
+            settings = settings.with_changes(candidates=DEFAULT_CANDIDATES if local else 1)
         if policy.needs_coach_model and self.coach is None:
             raise UsageError(f"policy {policy.name!r} needs a coach model, and none was loaded")
         if policy.coach == "model":

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from csteer.engines.base import Engine
 from csteer.errors import UsageError
-from csteer.runtime import prompts
-from csteer.runtime.actions import Action
+from csteer.runtime import prompts, vote
+from csteer.runtime.actions import Action, ActionKind
 from csteer.runtime.checkers import (
     interpret_check_output,
     reference_check_feedback,
@@ -29,13 +30,17 @@ from csteer.runtime.checkers import (
 )
 from csteer.runtime.extract import final_answer, python_code
 from csteer.runtime.profile_data import resolve_sampling
-from csteer.runtime.record import Run, SelfCheck, SymbolicReport, Turn
-from csteer.runtime.sessions import CoachDecision, CoachSession, TaskSession, clip
+from csteer.runtime.record import Candidate, Run, SelfCheck, SymbolicReport, Turn
+from csteer.runtime.sessions import RETRY_KINDS, REVIEW_KINDS, CoachDecision, CoachSession, TaskSession, clip
 from csteer.runtime.settings import RunSettings
-from csteer.sandbox import Sandbox
+from csteer.runtime.vote import screen_program
+from csteer.sandbox import Result, Sandbox
 
 RESPONSE_CLIP = 6000  # characters of a task reply shown to the coach
 OUTPUT_CLIP = 2000  # characters of program output shown to the coach
+VOTE_TEMPERATURE = 0.4  # sampled candidates after the first (greedy) draw (0.7 drew mostly broken programs)
+VOTE_WORKERS = 2  # candidate programs running at once in the warm pool
+AGREEMENT_TO_RETURN = 0.5  # below this share of the votes the answer is not returned while turns are left
 
 TraceFn = Callable[[str], None]
 
@@ -82,6 +87,7 @@ class SteeringLoop:
         self.interface = p.interface if p is not None and p.feedback == "reference" else None
         self.sandbox = sandbox
         self.trace = trace or (lambda _msg: None)
+        self.candidates = self.settings.candidates or 1
 
     # --- one question ---------------------------------------------------------------------------------
     def run(self, question: str) -> Run:
@@ -145,7 +151,16 @@ class SteeringLoop:
         for index in range(1, cfg.max_turns + 1):
             if self.interface is not None and cfg.self_check:
                 self._reference_check(session, turn)  # every reviewed turn, over the whole response
-            decision = coach.review(*self._report(turn))
+            if self.profile.evidence_gate:
+                turn.withheld = withheld_because(turn)
+            kinds = retry_kinds(run.turns) if turn.withheld else REVIEW_KINDS
+            decision = coach.review(*self._report(turn), kinds=kinds)
+            if turn.withheld and decision.action.kind in ("code", "text") and not decision.action.guidance:
+                # the retry names what went wrong, then asks as usual
+                standard = prompts.guidance_text(decision.action.kind)
+                decision.action = Action(
+                    decision.action.kind, f"The previous attempt {turn.withheld}. {standard}"
+                )
             self.trace(f"turn {index}: coach -> {decision.action}")
             if decision.action.stops:
                 run.stop_reason = decision.action.kind
@@ -170,27 +185,33 @@ class SteeringLoop:
         started = time.perf_counter()
         guidance = prompts.guidance_text(step.action.kind, step.action.guidance)
         self.trace(f"turn {index}: {step.label}")
-        reply = session.respond(guidance)
         turn = Turn(
             index=index,
             coach_action=step.label,
             guidance=guidance,
-            task_text=reply.text,
             coach_text=step.coach_text,
             coach_tokens=step.coach_tokens,
-            task_tokens=reply.usage.total_tokens,
         )
-        turn.code = python_code(reply.text)
-        stdout = None
-        if turn.code is not None:
-            result = self.sandbox.run(turn.code)
-            turn.execution = result
-            stdout = result.stdout
-            self.trace(f"turn {index}: ran code -> {result.status} ({result.duration_s:.2f}s)")
-            if self.settings.symbolic_check:
-                report = symbolic_check(turn.code)
-                turn.symbolic = SymbolicReport(report.score, report.summary(), report.hard_coded)
-        turn.answer = final_answer(reply.text, stdout)
+        # a coach asked for code: the reply is held to a program (not under a trained interface, whose
+        # coach learned from the task model's free replies)
+        program = step.action.kind == "code" and self.policy.steered and self.interface is None
+        if self.candidates > 1 and step.action.kind in ("code", "text"):
+            self._vote(session, guidance, program, turn)
+        else:
+            reply = session.draft(guidance, program=program)
+            session.record(guidance, reply.text)
+            turn.task_text, turn.task_tokens = reply.text, reply.usage.total_tokens
+            turn.code = python_code(reply.text)
+            if turn.code is not None:
+                turn.execution = self.sandbox.run(turn.code)
+            turn.answer = final_answer(reply.text, turn.execution.stdout if turn.execution else None)
+        if turn.execution is not None:
+            self.trace(
+                f"turn {index}: ran code -> {turn.execution.status} ({turn.execution.duration_s:.2f}s)"
+            )
+        if turn.code is not None and self.settings.symbolic_check:
+            report = symbolic_check(turn.code)
+            turn.symbolic = SymbolicReport(report.score, report.summary(), report.hard_coded)
         answer_check = self.policy.steered and self.interface is None  # trained coach: _reference_check
         if self.settings.self_check and turn.answer is not None and answer_check:
             turn.self_check, check_tokens = self._self_check(session, turn.answer)
@@ -200,6 +221,70 @@ class SteeringLoop:
         turn.seconds = time.perf_counter() - started
         run.turns.append(turn)
         return turn
+
+    def _try(self, text: str, program: bool) -> tuple[Candidate, Result | None]:
+        """Run one reply's program (if any) and read its answer. program=True: the reply had to be a
+        program; one that is missing, does not parse or copies the template is rejected unrun."""
+        code = python_code(text)
+        if program and (why := screen_program(code)) is not None:
+            return Candidate(None, "rejected", why, code), None
+        if code is None:
+            answer = final_answer(text, None)
+            return Candidate(answer, "text", "" if answer else "no marked answer in the text"), None
+        result = self.sandbox.run(code)
+        answer = final_answer(text, result.stdout)
+        if result.status != "ok":
+            why = (result.stderr.strip().splitlines() or [result.status])[-1][:200]
+            return Candidate(None, result.status, why, code), result
+        if answer is None:
+            return Candidate(None, result.status, "no answer in the output", code), result
+        return Candidate(answer, result.status, "", code), result
+
+    def _vote(self, session: TaskSession, guidance: str, program: bool, turn: Turn) -> None:
+        """Sample and vote: draw candidates in rounds until `candidates` of them answer or one answer
+        holds a majority of that many, at most twice as many draws. Each round draws the fewest that
+        could settle the vote, and runs each program in the warm pool while the next is drafted; the
+        decisions fall between rounds, so a seeded run draws the same candidates every time. The first
+        draw is the run's own (greedy by default), the rest are sampled with fixed seeds."""
+        cfg, wanted = self.settings, self.candidates
+        majority = wanted // 2 + 1
+        seed0 = (cfg.seed or 0) + 1000 * turn.index
+        drawn: list[tuple[str, Future[tuple[Candidate, Result | None]]]] = []
+        with ThreadPoolExecutor(max_workers=VOTE_WORKERS) as pool:
+            while len(drawn) < 2 * wanted:
+                done = [future.result()[0] for _, future in drawn]
+                _, top, votes = vote.tally(done)
+                if votes >= wanted or top >= majority:
+                    break
+                batch = min(max(1, min(majority - top, wanted - votes)), 2 * wanted - len(drawn))
+                for _ in range(batch):
+                    first = not drawn
+                    reply = session.draft(
+                        guidance,
+                        program=program,
+                        temperature=cfg.temperature if first else max(cfg.temperature, VOTE_TEMPERATURE),
+                        seed=seed0 + len(drawn),
+                    )
+                    turn.task_tokens += reply.usage.total_tokens
+                    drawn.append((reply.text, pool.submit(self._try, reply.text, program)))
+        results = [(text, *future.result()) for text, future in drawn]
+        turn.candidates = [candidate for _, candidate, _ in results]
+        winner, top, votes = vote.tally(turn.candidates)
+        turn.agreement = top / votes if votes else 0.0
+        # the turn shows the first candidate that voted for the winner (the first draw when none voted)
+        text, chosen, result = next(
+            (
+                r
+                for r in results
+                if winner is not None
+                and r[1].answer is not None
+                and vote.normalise(r[1].answer) == vote.normalise(winner)
+            ),
+            results[0],
+        )
+        session.record(guidance, text)
+        turn.task_text, turn.code, turn.execution, turn.answer = text, chosen.code, result, winner
+        self.trace(f"turn {turn.index}: {len(drawn)} candidates, {top} of {votes} votes for {winner!r}")
 
     def _self_check(self, session: TaskSession, answer: str) -> tuple[SelfCheck, int]:
         reply = session.write_check(answer)
@@ -276,6 +361,39 @@ def _label(action: Action) -> str:
     }[action.kind]
 
 
+def withheld_because(turn: Turn) -> str | None:
+    """The evidence gate: why this turn's answer must not be returned while turns are left (None: it
+    may be). The same rule for every question; the --json record shows the reason."""
+    if turn.execution is not None and turn.execution.status == "policy" and turn.answer is None:
+        return f"was rejected by the sandbox policy ({_last_line(turn.execution.stderr, 'policy')})"
+    if turn.execution is not None and turn.execution.status != "ok" and turn.answer is None:
+        return f"failed ({_last_line(turn.execution.stderr, turn.execution.status)})"
+    if turn.answer is None:
+        return "gave no answer"
+    if turn.agreement is not None and turn.agreement < AGREEMENT_TO_RETURN:
+        votes = sum(c.answer is not None for c in turn.candidates)
+        agreeing = round(turn.agreement * votes)
+        return f"gave answers that disagree ({agreeing} of {votes} agree on {turn.answer[:60]!r})"
+    if turn.self_check is not None and turn.self_check.correct is False:
+        return f"was judged wrong by the checker ({_last_line(turn.self_check.verdict, 'wrong')})"
+    return None
+
+
+def retry_kinds(turns: list[Turn]) -> tuple[ActionKind, ...]:
+    """What the coach may choose after a withheld answer: code or text, but not the approach that was
+    withheld twice in a row just now (a third identical attempt would fail the same way)."""
+    if len(turns) >= 2 and all(t.withheld for t in turns[-2:]):
+        kinds = {t.coach_action.split()[0].lower() for t in turns[-2:]}
+        if len(kinds) == 1 and (kind := kinds.pop()) in RETRY_KINDS:
+            return tuple(k for k in RETRY_KINDS if k != kind)
+    return RETRY_KINDS
+
+
+def _last_line(text: str, fallback: str) -> str:
+    lines = [line.strip() for line in (text or "").strip().splitlines() if line.strip()]
+    return (lines[-1] if lines else fallback)[:160]
+
+
 def _brief(turn: Turn) -> str:
     """What a base-model coach sees: answer, where it came from, and the checker's verdict."""
     if turn.execution is not None and turn.execution.status != "ok":
@@ -285,6 +403,9 @@ def _brief(turn: Turn) -> str:
         seen = "Answer: none"
     else:
         source = "from program output" if turn.execution is not None else "from text"
+        if turn.agreement is not None:
+            votes = sum(c.answer is not None for c in turn.candidates)
+            source += f", {round(turn.agreement * votes)} of {votes} attempts agree"
         if turn.symbolic and turn.symbolic.hard_coded:
             source += ", hard-coded, no search"
         seen = f"Answer: {turn.answer[:200]} ({source})"

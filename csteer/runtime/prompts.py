@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from csteer.engines.base import Message
-from csteer.runtime import profile_data
+from csteer.runtime import profile_data, shots
 from csteer.runtime.actions import ActionKind
 from csteer.runtime.profile_data import Interface, Sampling
 
@@ -86,6 +86,9 @@ class CoachProfile:
     final_answer: str = "latest"  # "last-turn": the last turn's answer even when it has none
     sampling: Sampling = field(default_factory=Sampling)
     interface: Interface | None = None
+    # the evidence gate (loop.withheld_because): no Return Answer on a failed, rejected, disputed or
+    # checked-wrong answer while turns are left. Off for a trained interface, whose coach decides alone.
+    evidence_gate: bool = True
 
     @property
     def source(self) -> str:
@@ -126,6 +129,7 @@ def profile_from_data(data: profile_data.ProfileData) -> CoachProfile:
         final_answer=data.final_answer,
         sampling=data.sampling,
         interface=data.interface,
+        evidence_gate=data.interface is None,
     )
 
 
@@ -149,26 +153,9 @@ def guidance_text(kind: ActionKind, guidance: str = "") -> str:
 
 
 # --- few-shot transcripts for base models ----------------------------------------------------------------
-# Short, varied examples: they teach the format (a program that prints the answer, or text ending in
+# The task model's examples are chosen per question from csteer.runtime.shots; the checker's and the
+# coach's are fixed. They teach the format (a program that prints the answer, or text ending in
 # <<<answer>>>) and, for the coach, which keyword follows which situation.
-_TASK_SHOTS = (
-    ("What is 123 * 456?", CODE_PROMPT, "```python\nprint(f'<<<{123 * 456}>>>')\n```"),
-    (
-        "Is 7 a prime number? Answer yes or no.",
-        TEXT_PROMPT,
-        "7 is only divisible by 1 and 7, so it is prime. <<<yes>>>",
-    ),
-    (
-        "How many integers from 1 to 100 are divisible by 3 or 5?",
-        CODE_PROMPT,
-        "```python\ncount = sum(1 for n in range(1, 101) if n % 3 == 0 or n % 5 == 0)\nprint(f'<<<{count}>>>')\n```",
-    ),
-    (
-        "How many times does the letter r appear in the word strawberry?",
-        CODE_PROMPT,
-        '```python\nprint(f\'<<<{"strawberry".count("r")}>>>\')\n```',
-    ),
-)
 _TASK_HEADER = "Each question is answered following the guidance.\n\n"
 TASK_STOPS = ["\nQuestion:", "\nGuidance:", "\nResponse:", "\n\n\n"]
 
@@ -176,8 +163,9 @@ TASK_STOPS = ["\nQuestion:", "\nGuidance:", "\nResponse:", "\n\n\n"]
 def task_transcript(question: str, turns: list[tuple[str, str]], next_guidance: str) -> str:
     """A few-shot completion prompt for a base task model: earlier (guidance, response) turns, then the next."""
     parts = [_TASK_HEADER]
-    for q, g, r in _TASK_SHOTS:
-        parts.append(f"Question: {q}\nGuidance: {g}\nResponse:\n{r}\n\n")
+    for shot in shots.select(question):
+        guidance = CODE_PROMPT if shot.is_code else TEXT_PROMPT
+        parts.append(f"Question: {shot.question}\nGuidance: {guidance}\nResponse:\n{shot.response()}\n\n")
     parts.append(f"Question: {question}\n")
     for guidance, response in turns:
         parts.append(f"Guidance: {guidance}\nResponse:\n{response.strip()}\n")
@@ -226,6 +214,13 @@ _COACH_SHOTS = (
         ],
     ),
     (
+        "Who wrote the play Romeo and Juliet?",
+        [
+            ("<<<Text>>>", None),
+            ("<<<Return Answer>>>", "Answer: William Shakespeare (from text)\nChecker: Correct"),
+        ],
+    ),
+    (
         "Which is heavier, a kilogram of iron or a kilogram of feathers?",
         [
             ("<<<Text>>>", None),
@@ -252,6 +247,12 @@ def _coach_transcript(question: str, reviews: list[tuple[str, str]]) -> str:
                 parts.append(f"{seen}\n")
             parts.append(f"Decision: {decision}\n")
         parts.append("\n")
+    # first decisions on the everyday questions closest to this one (the same choice as the task model's
+    # examples): a question like a text example leans to Text, one like a program example to Code
+    for shot in shots.select(question):
+        parts.append(
+            f"Question: {shot.question}\nDecision: {'<<<Code>>>' if shot.is_code else '<<<Text>>>'}\n\n"
+        )
     parts.append(f"Question: {question}\n")
     for decision, seen in reviews:
         if seen:

@@ -30,6 +30,16 @@ class SelfCheck:
     status: str  # the checking program's sandbox status, or "no-code"
 
 
+@dataclass(frozen=True)
+class Candidate:
+    """One sampled attempt of a voting turn: the answer it casts, or why it casts none."""
+
+    answer: str | None  # None: no vote
+    status: str  # the program's sandbox status, "text" for a text reply, "rejected" when never run
+    reason: str = ""  # why it casts no vote ("does not parse: ...", "no answer in the output", ...)
+    code: str | None = None
+
+
 @dataclass
 class Turn:
     index: int
@@ -41,6 +51,11 @@ class Turn:
     answer: str | None = None
     symbolic: SymbolicReport | None = None
     self_check: SelfCheck | None = None
+    # sample and vote: every candidate drawn, and the share of the votes the answer won (None: one draw)
+    candidates: list[Candidate] = field(default_factory=list)
+    agreement: float | None = None
+    # why the coach could not return this turn's answer (the evidence gate), None when it could
+    withheld: str | None = None
     coach_text: str = ""  # the coach's raw reply (or the scored option)
     coach_tokens: int = 0
     task_tokens: int = 0

@@ -6,7 +6,7 @@ character budget derived from the engine's context, so turn cost stays flat inst
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from csteer.engines.base import Completion, Engine, Message, as_scoring
 from csteer.runtime import prompts
@@ -23,6 +23,11 @@ from csteer.runtime.actions import (
 CHARS_PER_TOKEN = 3  # conservative estimate for budgeting before tokenization
 DEFAULT_REMOTE_CTX = 32_768
 OMITTED = "[earlier turns omitted to fit the context]"
+# a program reply: the fence a base model is handed, the one it stops at, and the grammar for engines
+# that constrain decoding (no backtick inside the block, so the block cannot end early or run on)
+PROGRAM_OPEN = "```python\n"
+PROGRAM_CLOSE = "\n```"
+PROGRAM_GRAMMAR = 'root ::= "```python\\n" [^`]+ "\\n```"'
 
 
 def char_budget(engine: Engine, reserve_tokens: int) -> int:
@@ -68,38 +73,69 @@ class TaskSession:
     first_layout: str = "{question}\n\n{guidance}"
 
     def respond(self, guidance: str) -> Completion:
-        if self.engine.kind == "base":
-            return self._respond_base(guidance)
-        if self.messages:
-            content = guidance
-        else:
-            content = self.first_layout.format(question=self.question, guidance=guidance)
-        self.messages.append({"role": "user", "content": content})
-        budget = char_budget(self.engine, self.max_tokens)
-        reply = self.engine.chat(
-            fit_messages(self.messages, budget),
-            max_tokens=self.max_tokens,
-            temperature=self.temperature,
-            seed=self.seed,
-        )
-        self.messages.append({"role": "assistant", "content": reply.text})
+        reply = self.draft(guidance)
+        self.record(guidance, reply.text)
         return reply
 
-    def _respond_base(self, guidance: str) -> Completion:
+    def draft(
+        self,
+        guidance: str,
+        *,
+        program: bool = False,
+        temperature: float | None = None,
+        seed: int | None = None,
+    ) -> Completion:
+        """One reply to `guidance` after the history so far, not yet part of it (`record` adds it).
+
+        program=True: the reply must be a Python block. A base model is handed the opening fence and
+        stops at the closing one; an engine that decodes under a grammar is held to one block; a remote
+        chat model is only asked (it cannot be constrained from here)."""
+        temperature = self.temperature if temperature is None else temperature
+        seed = self.seed if seed is None else seed
+        if self.engine.kind == "base":
+            return self._draft_base(guidance, program, temperature, seed)
+        content = (
+            guidance if self.messages else self.first_layout.format(question=self.question, guidance=guidance)
+        )
+        messages = [*self.messages, {"role": "user", "content": content}]
+        budget = char_budget(self.engine, self.max_tokens)
+        grammar = PROGRAM_GRAMMAR if program and self.engine.supports_grammar else None
+        return self.engine.chat(
+            fit_messages(messages, budget),
+            max_tokens=self.max_tokens,
+            temperature=temperature,
+            seed=seed,
+            grammar=grammar,
+        )
+
+    def record(self, guidance: str, text: str) -> None:
+        """Make a drafted reply to `guidance` part of the conversation."""
+        if self.engine.kind == "base":
+            self.base_turns.append((guidance, text))
+            return
+        content = (
+            guidance if self.messages else self.first_layout.format(question=self.question, guidance=guidance)
+        )
+        self.messages.append({"role": "user", "content": content})
+        self.messages.append({"role": "assistant", "content": text})
+
+    def _draft_base(self, guidance: str, program: bool, temperature: float, seed: int | None) -> Completion:
         budget = char_budget(self.engine, self.max_tokens)
         turns = list(self.base_turns)
         while turns and len(prompts.task_transcript(self.question, turns, guidance)) > budget:
             turns = turns[1:]
         prompt = prompts.task_transcript(self.question, turns, guidance)
+        prefix = PROGRAM_OPEN if program else ""
         reply = self.engine.chat(
-            [{"role": "user", "content": prompt}],
+            [{"role": "user", "content": prompt + prefix}],
             max_tokens=min(self.max_tokens, 400),  # base models ramble: a program or an answer is short
-            temperature=self.temperature,
-            stop=prompts.TASK_STOPS,
-            seed=self.seed,
+            temperature=temperature,
+            stop=prompts.TASK_STOPS + ([PROGRAM_CLOSE] if program else []),
+            seed=seed,
         )
-        self.base_turns.append((guidance, reply.text))
-        return reply
+        if not program:
+            return reply
+        return replace(reply, text=f"{prefix}{reply.text.rstrip()}{PROGRAM_CLOSE}")
 
     def write_check(self, answer: str) -> Completion:
         """Ask for answer-checking code in a fresh context (the self-answer checker)."""
@@ -122,6 +158,7 @@ class TaskSession:
 
 FIRST_KINDS: tuple[ActionKind, ...] = ("code", "text")
 REVIEW_KINDS: tuple[ActionKind, ...] = ("return_answer", "code", "text", "terminate")
+RETRY_KINDS: tuple[ActionKind, ...] = ("code", "text")  # the evidence gate withheld the answer
 
 
 @dataclass
@@ -151,17 +188,25 @@ class CoachSession:
         if self.profile.completion_style:
             return self._decide_base(FIRST_KINDS)
         self.messages = self.profile.first_turn(self.question)
-        return self._decide_chat(FIRST_KINDS)
+        return self._decide_chat(FIRST_KINDS, first=True)
 
-    def review(self, response: str, check: str, complexity: str | None, brief: str) -> CoachDecision:
-        """`response`, `check`, `complexity`: the labelled parts; `brief`: the one-line view for base coaches."""
+    def review(
+        self,
+        response: str,
+        check: str,
+        complexity: str | None,
+        brief: str,
+        kinds: tuple[ActionKind, ...] = REVIEW_KINDS,
+    ) -> CoachDecision:
+        """`response`, `check`, `complexity`: the labelled parts; `brief`: the one-line view for base
+        coaches; `kinds`: the actions the coach may choose from."""
         if self.profile.completion_style:
             self._pending_seen = brief
-            return self._decide_base(REVIEW_KINDS)
+            return self._decide_base(kinds)
         self.messages.append(
             {"role": "user", "content": self.profile.review_message(response, check, complexity)}
         )
-        return self._decide_chat(REVIEW_KINDS)
+        return self._decide_chat(kinds, first=False)
 
     def _decide_base(self, kinds: tuple[ActionKind, ...]) -> CoachDecision:
         prompt = prompts.coach_transcript(self.question, self.base_reviews, self._pending_seen)
@@ -179,7 +224,7 @@ class CoachSession:
         self._pending_seen = None
         return CoachDecision(action, text, tokens)
 
-    def _decide_chat(self, kinds: tuple[ActionKind, ...]) -> CoachDecision:
+    def _decide_chat(self, kinds: tuple[ActionKind, ...], first: bool) -> CoachDecision:
         budget = char_budget(self.engine, self.max_tokens)
         grammar = None
         if self.engine.supports_grammar and self.profile.grammar:
@@ -198,7 +243,7 @@ class CoachSession:
         if self.profile.replies == "reference" and self.profile.interface is not None:
             texts = self.profile.interface.texts
             action = reference_action(
-                reply.text, first=kinds == FIRST_KINDS, code_prompt=texts["code"], text_prompt=texts["text"]
+                reply.text, first=first, code_prompt=texts["code"], text_prompt=texts["text"]
             )
             return CoachDecision(action, reply.text, reply.usage.total_tokens)
         try:

@@ -17,6 +17,9 @@ from csteer.sandbox import Limits
 
 KINDS = ("base", "instruct")
 MIN_N_CTX = 512
+# measured on the everyday set with the embedded model (docs/BENCHMARKS.md, `everyday`)
+DEFAULT_CANDIDATES = 5
+MAX_CANDIDATES = 16
 
 
 def sandbox_limits(timeout_s: float, **overrides: Any) -> Limits:
@@ -50,6 +53,9 @@ class RunSettings:
     coach_top_p: float | None = None
     coach_top_k: int | None = None
     profile_file: str | None = None  # a profile data file, or the reference's prompt.py (trained texts)
+    # sample and vote: candidate attempts per code/text turn. None = DEFAULT_CANDIDATES for a steered run
+    # with a local task model, else 1 (greedy, one draw: what the baselines get unless asked)
+    candidates: int | None = None
 
     def __post_init__(self) -> None:
         from csteer.runtime.prompts import PROFILES
@@ -72,6 +78,8 @@ class RunSettings:
             raise UsageError(f"unknown profile {self.profile!r}; choose from {', '.join(PROFILES)}")
         if self.task_max_tokens < 1 or self.coach_max_tokens < 1:
             raise UsageError("token limits must be positive")
+        if self.candidates is not None and not 1 <= self.candidates <= MAX_CANDIDATES:
+            raise UsageError(f"--candidates must be between 1 and {MAX_CANDIDATES}, got {self.candidates}")
         if self.coach_temperature is not None and self.coach_temperature < 0:
             raise UsageError(f"--coach-temperature must be >= 0, got {self.coach_temperature}")
         if self.coach_top_p is not None and not 0 < self.coach_top_p <= 1:

@@ -202,15 +202,11 @@ class Service:
     ) -> Service:
         """Load the server's models once: the default setup, then one per allowed task-model spec."""
         from csteer.runtime.assemble import Assembly
-        from csteer.serve.workarounds import patch_engine
 
         assemblies: dict[str, Assembly] = {MODEL_PREFIX: Assembly(settings, notify, coach_needed=True)}
         for spec in allow_models:
             if spec not in assemblies:
                 assemblies[spec] = Assembly(settings.with_changes(model=spec), notify, coach_needed=True)
-        for assembly in assemblies.values():
-            patch_engine(assembly.task)
-            patch_engine(assembly.coach)
         return cls.from_assemblies(dict(assemblies), notify=notify, **options)
 
     # --- what the app asks -----------------------------------------------------------------------------

@@ -194,21 +194,6 @@ def test_api_key(scripted_server: Any) -> None:
         assert json.loads(resp.read())["settings"]["model"] == "embedded"
 
 
-def test_the_slot_workaround_tolerates_an_evicted_slot() -> None:
-    from csteer.serve.workarounds import patch_engine
-
-    class Engine:
-        _slots: list[Any]
-
-    engine = Engine()
-    engine._slots = ["a", "b"]
-    patch_engine(engine)
-    engine._slots.remove("a")
-    engine._slots.remove("gone")  # evicted before its removal: nothing to do, no ValueError
-    assert engine._slots == ["b"]
-    patch_engine(object())  # an engine without slots is left alone
-
-
 def test_one_run_at_a_time_per_local_model_and_a_full_queue_gets_429(scripted_server: Any) -> None:
     gate = threading.Event()
     assembly = ScriptedAssembly(lambda q: re.search(r"say (\w+)", q).group(1), gate=gate)  # type: ignore[union-attr]

@@ -1,0 +1,74 @@
+"""The per-question few-shot examples of base task models: everyday questions only, never a question of
+the everyday test set or of SymBench, chosen the same way every time."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from csteer.bench.everyday import load
+from csteer.runtime import prompts, shots
+from csteer.sandbox import Sandbox
+
+EVERYDAY = Path(__file__).resolve().parents[1] / "data" / "everyday.jsonl"
+
+
+def test_the_pool_holds_no_question_of_the_everyday_set() -> None:
+    asked = {q.question.lower().strip() for q in load(EVERYDAY)}
+    assert not asked & {s.question.lower().strip() for s in shots.POOL}
+
+
+def test_the_pool_holds_no_symbench_question() -> None:
+    from csteer.symbench.base import all_tasks
+    from csteer.symbench.generate import generate_samples
+
+    pool = [s.question.lower().rstrip("?.") for s in shots.POOL]
+    texts = [
+        sample.question.lower()
+        for name, task in all_tasks().items()
+        if task.synthesized
+        for sample in generate_samples(name, 3, None, 0)
+    ]
+    originals = Path(__file__).resolve().parents[2].parent / "shared" / "symbench" / "dataset_gather"
+    if originals.is_dir():  # the original samples, where this checkout has them
+        texts += [
+            f.read_text(errors="replace").lower()
+            for f in originals.rglob("*.json")
+            if f.stat().st_size < 2**20
+        ]
+    assert len(texts) > 50
+    for text in texts:
+        assert not [q for q in pool if q in text]
+
+
+def test_every_example_program_runs_and_prints_its_answer() -> None:
+    sandbox = Sandbox()
+    for shot in shots.POOL:
+        if shot.code is None:
+            assert shot.text.rstrip().endswith(">>>"), shot.question
+            continue
+        code = shot.response().removeprefix("```python\n").removesuffix("\n```")
+        ast.parse(code)
+        result = sandbox.run(code)
+        assert result.status == "ok" and result.stdout.startswith("<<<"), (shot.question, result)
+
+
+def test_selection_is_closest_last_with_both_formats_and_stable() -> None:
+    chosen = shots.select("What is the capital of Peru?")
+    assert chosen[-1].question == "What is the capital of Italy?"
+    assert any(s.is_code for s in chosen) and any(not s.is_code for s in chosen)
+    assert len(chosen) == shots.SHOTS_PER_PROMPT
+    assert shots.select("What is the capital of Peru?") == chosen
+    # a question like none of them still gets both formats
+    odd = shots.select("Zyx qwv?")
+    assert any(s.is_code for s in odd) and any(not s.is_code for s in odd)
+
+
+def test_the_transcripts_carry_the_chosen_examples() -> None:
+    question = "What is the capital of Peru?"
+    task = prompts.task_transcript(question, [], prompts.CODE_PROMPT)
+    assert "Question: What is the capital of Italy?" in task
+    assert task.rindex("Question: What is the capital of Italy?") > task.rindex("Question: What is 5")
+    coach = prompts.coach_transcript(question, [], None)
+    assert "Question: What is the capital of Italy?\nDecision: <<<Text>>>" in coach
+    assert coach.endswith(f"Question: {question}\nDecision:")

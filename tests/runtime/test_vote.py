@@ -1,0 +1,135 @@
+"""Sample and vote, programs that can run, and the evidence gate, with scripted models and the real
+sandbox: what is drawn, what is rejected, which answer wins, and when the coach may not return it."""
+
+from __future__ import annotations
+
+import pytest
+
+from csteer.runtime.loop import SteeringLoop, withheld_because
+from csteer.runtime.prompts import CODE_PROMPT
+from csteer.runtime.record import Candidate, Turn
+from csteer.runtime.sessions import PROGRAM_CLOSE, PROGRAM_OPEN
+from csteer.runtime.settings import RunSettings, sandbox_limits
+from csteer.runtime.vote import normalise, screen_program, tally
+from csteer.sandbox import Sandbox
+from tests.scripted import Call, ScriptedEngine
+
+RIGHT = "print(f'<<<{6 * 7}>>>')"
+WRONG = "print(f'<<<{6 + 7}>>>')"
+BROKEN = "print(f'<<{6 * 7>>>}')"  # the mangled marker the embedded model writes: a syntax error
+CRASH = "print(undefined_name)"
+TEMPLATE = "print('<<<answer>>>')"
+CHECK_OK = "print('Correct')"
+CHECK_WRONG = "print('Wrong: it is 13')"
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Sandbox:
+    return Sandbox(sandbox_limits(10))
+
+
+def base_task(programs: list[str], check: str = CHECK_OK) -> ScriptedEngine:
+    """A base task model: program bodies in order for code turns; `check` for self-checks."""
+    queue = list(programs)
+
+    def reply(call: Call) -> str:
+        if "Check:" in call.text.rsplit("Question:", 1)[-1]:
+            return f"```python\n{check}\n```"
+        return queue.pop(0)
+
+    return ScriptedEngine([reply] * 40, kind="base", name="task")
+
+
+def loop(task: ScriptedEngine, coach: ScriptedEngine, sandbox: Sandbox, **settings: object) -> SteeringLoop:
+    return SteeringLoop(task, coach, sandbox, RunSettings(policy="codesteer", **settings))  # type: ignore[arg-type]
+
+
+def program_calls(task: ScriptedEngine) -> list[Call]:
+    return [c for c in task.calls if c.text.endswith(PROGRAM_OPEN)]
+
+
+def test_the_answer_most_candidates_agree_on_wins(sandbox: Sandbox) -> None:
+    task = base_task([BROKEN, WRONG, RIGHT, RIGHT, RIGHT])
+    coach = ScriptedEngine(kind="base", choices=[0, 0], name="coach")  # Code, then Return Answer
+    run = loop(task, coach, sandbox, candidates=3, seed=7).run("What is 6 * 7?")
+    assert run.answer == "42" and run.stop_reason == "return_answer"
+    turn = run.turns[0]
+    assert [c.answer for c in turn.candidates] == [None, "13", "42", "42"]
+    assert turn.candidates[0].status == "rejected" and "does not parse" in turn.candidates[0].reason
+    assert turn.agreement == pytest.approx(2 / 3)
+    assert turn.code == RIGHT  # the turn shows a program that voted for the winner
+    calls = program_calls(task)
+    assert len(calls) == 4  # three votes wanted; the unparsable draw was replaced
+    # the first draw is the run's own (greedy), the others sampled with distinct fixed seeds
+    assert calls[0].temperature == 0.0 and all(c.temperature > 0 for c in calls[1:])
+    assert len({c.seed for c in calls}) == 4
+    # the program turn is handed the opening fence and stops at the closing one
+    assert all(c.stop is not None and PROGRAM_CLOSE in c.stop for c in calls)
+    record = run.to_dict()["turns"][0]
+    assert record["candidates"][1] == {"answer": "13", "status": "ok", "reason": "", "code": WRONG}
+
+
+def test_a_settled_vote_stops_drawing(sandbox: Sandbox) -> None:
+    task = base_task([RIGHT] * 5)
+    coach = ScriptedEngine(kind="base", choices=[0, 0], name="coach")
+    run = loop(task, coach, sandbox, candidates=5).run("What is 6 * 7?")
+    assert run.answer == "42"
+    assert len(program_calls(task)) == 3  # three of five agreeing is a majority no draw can change
+
+
+def test_draws_are_bounded_and_a_turn_without_votes_is_withheld(sandbox: Sandbox) -> None:
+    task = base_task([TEMPLATE, CRASH] * 2 + [RIGHT] * 4)
+    coach = ScriptedEngine(kind="base", choices=[0, 0, 0], name="coach")  # Code, (Code), Return Answer
+    run = loop(task, coach, sandbox, candidates=2, max_turns=2).run("What is 6 * 7?")
+    first = run.turns[0]
+    assert len(first.candidates) == 4  # twice the votes wanted, then the turn gives up
+    assert [c.status for c in first.candidates] == ["rejected", "error", "rejected", "error"]
+    assert "template" in first.candidates[0].reason and "NameError" in first.candidates[1].reason
+    assert first.answer is None and first.withheld == "gave no answer"
+    # the coach could only choose a retry: its options had no Return Answer, and the retry names why
+    options = coach.calls[1].options
+    assert options is not None and not any("Return Answer" in o for o in options)
+    assert run.turns[1].guidance == f"The previous attempt gave no answer. {CODE_PROMPT}"
+    assert run.answer == "42" and run.stop_reason == "return_answer"
+
+
+def test_a_checked_wrong_answer_is_not_returned_while_turns_are_left(sandbox: Sandbox) -> None:
+    task = base_task([RIGHT] * 10, check=CHECK_WRONG)
+    coach = ScriptedEngine(kind="base", choices=[0] * 6, name="coach")  # always the first option
+    run = loop(task, coach, sandbox, candidates=1, max_turns=2).run("What is 6 * 7?")
+    judged = "was judged wrong by the checker (Wrong: it is 13)"
+    assert [t.withheld for t in run.turns] == [judged, judged, None]  # the last turn is not reviewed
+    assert run.stop_reason == "max_turns" and len(run.turns) == 3
+
+
+def test_the_gate_names_each_kind_of_failure() -> None:
+    def turn(**fields: object) -> Turn:
+        return Turn(index=0, coach_action="Code", guidance="", **fields)  # type: ignore[arg-type]
+
+    assert withheld_because(turn(answer="42")) is None
+    assert withheld_because(turn()) == "gave no answer"
+    split = [Candidate("1", "ok"), Candidate("2", "ok"), Candidate("3", "ok")]
+    disputed = withheld_because(turn(answer="1", candidates=split, agreement=1 / 3))
+    assert disputed == "gave answers that disagree (1 of 3 agree on '1')"
+    agreed = [Candidate("1", "ok"), Candidate("1", "ok"), Candidate("3", "ok")]
+    assert withheld_because(turn(answer="1", candidates=agreed, agreement=2 / 3)) is None
+
+
+def test_screen_and_tally_rules() -> None:
+    assert screen_program(None) == "no program in the reply"
+    assert screen_program("for x in") is not None and "parse" in str(screen_program("for x in"))
+    assert screen_program(TEMPLATE) == "copies the answer template literally"
+    assert screen_program(RIGHT) is None
+    assert normalise(" 1,3 , 5 ") == normalise("1, 3, 5") and normalise("25.0") == normalise("25")
+    assert normalise("Paris.") == normalise("paris") and normalise("12") != normalise("21")
+    votes = [Candidate("13", "ok"), Candidate("42", "ok"), Candidate(None, "error"), Candidate("42.0", "ok")]
+    assert tally(votes) == ("42", 2, 3)
+    assert tally([Candidate("a", "ok"), Candidate("b", "ok")])[0] == "a"  # a tie goes to the first draw
+
+
+def test_one_candidate_is_the_single_greedy_attempt(sandbox: Sandbox) -> None:
+    task = base_task([RIGHT])
+    coach = ScriptedEngine(kind="base", choices=[0, 0], name="coach")
+    run = loop(task, coach, sandbox, candidates=1, self_check=False).run("What is 6 * 7?")
+    assert run.answer == "42" and run.turns[0].candidates == [] and run.turns[0].agreement is None
+    assert len(program_calls(task)) == 1
