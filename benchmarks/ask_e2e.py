@@ -23,6 +23,8 @@ def _run(cmd: list[str], stdin: str = "") -> tuple[float, float, str]:
         cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
     )
     out, _ = proc.communicate(stdin)
+    if proc.returncode != 0:  # a run that failed fast must not be timed as a fast run
+        raise RuntimeError(f"{' '.join(cmd[:4])}... exited {proc.returncode}")
     _, _, usage = (
         os.wait4(proc.pid, 0)
         if proc.returncode is None

@@ -66,8 +66,9 @@ def measure(quick: bool) -> dict[str, Any]:
         _wait(f"{base}/models", server)
         walls: dict[int, list[float]] = {1: [], 4: []}
         with tempfile.TemporaryDirectory() as tmp:
-            for rep in range(1 if quick else 2):
-                for k in (1, 4):
+            reps = 2 if quick else 4
+            for rep in range(reps):
+                for k in (1, 4) if rep % 2 == 0 else (4, 1):  # alternate which runs first
                     out = Path(tmp) / f"r{rep}-k{k}.jsonl"
                     cmd = [
                         sys.executable,

@@ -19,27 +19,36 @@ from typing import Any
 from benchmarks.common import interleave, main, result, timed
 
 PROGRAM = "total = sum(i * i for i in range(1000))\nprint(total)\n"
+EXPECTED = f"{sum(i * i for i in range(1000))}\n"
+
+
+def checked_run(sandbox: Any, code: str = PROGRAM, expected: str = EXPECTED) -> None:
+    """One job, judged like the first: a pool that fails fast must not look faster (every rep counts)."""
+    out = sandbox.run(code)
+    if out.status != "ok" or out.stdout != expected:
+        raise RuntimeError(f"sandbox run failed: {out.status} {out.stdout[-100:]!r} {out.stderr[-200:]}")
 
 
 def measure(quick: bool) -> dict[str, Any]:
     from csteer.sandbox import Limits, Sandbox, probe_layers
 
     sandbox = Sandbox(Limits(timeout_s=10))
-    first = sandbox.run(PROGRAM)  # starts the warm pool (not timed)
-    if first.status != "ok":
-        raise RuntimeError(f"sandbox failed: {first.status} {first.stderr[-200:]}")
+    checked_run(sandbox)  # starts the warm pool (not timed)
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "main.py")
         with open(path, "w") as fh:
             fh.write(PROGRAM)
 
         def warm() -> float:
-            return timed(lambda: sandbox.run(PROGRAM))
+            return timed(lambda: checked_run(sandbox))
+
+        def plain() -> None:
+            out = subprocess.run([sys.executable, path], check=True, capture_output=True, text=True, cwd=tmp)
+            if out.stdout != EXPECTED:
+                raise RuntimeError(f"python3 printed {out.stdout[-100:]!r}")
 
         def cold() -> float:
-            return timed(
-                lambda: subprocess.run([sys.executable, path], check=True, capture_output=True, cwd=tmp)
-            )
+            return timed(plain)
 
         a, b = interleave(warm, cold, reps=30 if quick else 60, warmup=2)
     inactive = [row["name"] for row in probe_layers() if not row["active"]]
@@ -58,14 +67,14 @@ def layers(reps: int = 40) -> dict[str, Any]:
 
     out: dict[str, Any] = {}
     box = Sandbox(Limits(timeout_s=10))
-    box.run(PROGRAM)
+    checked_run(box)
     real = cgroup.layout()
     # 1. per-job cgroups (memory, pids, kill): warm runs with and without, interleaved
     with_cg, without_cg = [], []
     for i in range(reps):
         for on in (True, False) if i % 2 == 0 else (False, True):
             cgroup._layout = real if on else cgroup.Layout()
-            (with_cg if on else without_cg).append(timed(lambda: box.run(PROGRAM)))
+            (with_cg if on else without_cg).append(timed(lambda: checked_run(box)))
     cgroup._layout = real
     out["cgroup_per_job_ms"] = 1000 * (statistics.median(with_cg) - statistics.median(without_cg))
     out["warm_job_ms_with_cgroup"] = 1000 * statistics.median(with_cg)
@@ -92,8 +101,15 @@ def layers(reps: int = 40) -> dict[str, Any]:
         plan = probe.probe()["plan"]
         on = Sandbox(Limits(timeout_s=30), policy=False, plan=plan)
         off = Sandbox(Limits(timeout_s=30), policy=False, plan=dict(plan, seccomp=False))
-        t_on = statistics.median(float(on.run(loop).stdout) for _ in range(5))
-        t_off = statistics.median(float(off.run(loop).stdout) for _ in range(5))
+
+        def loop_seconds(sandbox: Sandbox) -> float:
+            out = sandbox.run(loop)
+            if out.status != "ok":
+                raise RuntimeError(f"seccomp loop failed: {out.status} {out.stderr[-200:]}")
+            return float(out.stdout)
+
+        t_on = statistics.median(loop_seconds(on) for _ in range(5))
+        t_off = statistics.median(loop_seconds(off) for _ in range(5))
         out["seccomp_ns_per_syscall"] = 1e9 * (t_on - t_off) / 200000
     # 5. worker recycling: one worker start-up every RECYCLE_AFTER_JOBS jobs, in the background
     starts = []
