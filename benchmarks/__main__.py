@@ -25,6 +25,9 @@ CASES = [
     "ask_e2e",
     "bench_concurrency",
     "bench_ray",
+    "ask_warm",
+    "serve_throughput",
+    "everyday",
 ]
 
 

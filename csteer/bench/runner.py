@@ -58,6 +58,7 @@ class BenchConfig:
             "coach_kind": run.coach_kind,
             "profile": run.profile,
             "max_turns": run.max_turns,
+            "candidates": run.candidates,
             "temperature": run.temperature,
             "seed": self.seed,
             "complexity": self.complexity,

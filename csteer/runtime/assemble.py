@@ -175,9 +175,6 @@ class Assembly:
         in what does not change the models or the sandbox: policy, checkers, turns, sampling."""
         settings = settings or self.settings
         policy = settings.policy_def
-        if settings.candidates is None:  # sample and vote where it is cheap: a steered, local task model
-            local = policy.steered and self.task_spec.is_local
-            settings = settings.with_changes(candidates=DEFAULT_CANDIDATES if local else 1)
         if policy.needs_coach_model and self.coach is None:
             raise UsageError(f"policy {policy.name!r} needs a coach model, and none was loaded")
         if policy.coach == "model":
@@ -189,6 +186,13 @@ class Assembly:
                 profile = with_trained_texts(profile, None, "", self._notify)
         else:
             coach, profile = None, None
+        if settings.candidates is None:
+            # sample and vote where it is cheap (a steered, local task model), and not under a trained
+            # interface, whose coach learned from one reply per turn
+            vote = (
+                policy.steered and self.task_spec.is_local and (profile is None or profile.interface is None)
+            )
+            settings = settings.with_changes(candidates=DEFAULT_CANDIDATES if vote else 1)
         return SteeringLoop(self.task, coach, self.sandbox, settings, profile=profile, trace=trace)
 
 

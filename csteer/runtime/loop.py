@@ -153,6 +153,16 @@ class SteeringLoop:
                 self._reference_check(session, turn)  # every reviewed turn, over the whole response
             if self.profile.evidence_gate:
                 turn.withheld = withheld_because(turn)
+                # voted attempts that keep reaching one answer cannot be moved by more of the same: an
+                # answer reached twice with nothing against it is returned, three times ends the run
+                if self.candidates < 2:
+                    pass
+                elif same_answer(run.turns, 2) and not turn.withheld:
+                    run.stop_reason = "repeated_answer"
+                    return
+                elif same_answer(run.turns, 3):
+                    run.stop_reason = "no_progress"
+                    return
             kinds = retry_kinds(run.turns) if turn.withheld else REVIEW_KINDS
             decision = coach.review(*self._report(turn), kinds=kinds)
             if turn.withheld and decision.action.kind in ("code", "text") and not decision.action.guidance:
@@ -377,6 +387,14 @@ def withheld_because(turn: Turn) -> str | None:
     if turn.self_check is not None and turn.self_check.correct is False:
         return f"was judged wrong by the checker ({_last_line(turn.self_check.verdict, 'wrong')})"
     return None
+
+
+def same_answer(turns: list[Turn], count: int) -> bool:
+    """The last `count` turns all answered, and the same answer."""
+    last = turns[-count:]
+    if len(last) < count or any(t.answer is None for t in last):
+        return False
+    return len({vote.normalise(t.answer or "") for t in last}) == 1
 
 
 def retry_kinds(turns: list[Turn]) -> tuple[ActionKind, ...]:

@@ -76,7 +76,9 @@ class Run:
     task_model: str
     coach_model: str | None
     answer: str | None = None
-    stop_reason: str = ""  # "return_answer", "terminate", "max_turns", "single_turn", "coach_invalid"
+    # "return_answer", "terminate", "max_turns", "single_turn", "coach_invalid"; the evidence gate's
+    # "repeated_answer" (twice, nothing against it) and "no_progress" (three turns running)
+    stop_reason: str = ""
     turns: list[Turn] = field(default_factory=list)
     task_tokens: int = 0
     coach_tokens: int = 0

@@ -25,6 +25,8 @@ DEFAULT_REMOTE_CTX = 32_768
 OMITTED = "[earlier turns omitted to fit the context]"
 # a program reply: the fence a base model is handed, the one it stops at, and the grammar for engines
 # that constrain decoding (no backtick inside the block, so the block cannot end early or run on)
+BASE_REPLY_TOKENS = 400
+BASE_PROGRAM_TOKENS = 192
 PROGRAM_OPEN = "```python\n"
 PROGRAM_CLOSE = "\n```"
 PROGRAM_GRAMMAR = 'root ::= "```python\\n" [^`]+ "\\n```"'
@@ -128,7 +130,9 @@ class TaskSession:
         prefix = PROGRAM_OPEN if program else ""
         reply = self.engine.chat(
             [{"role": "user", "content": prompt + prefix}],
-            max_tokens=min(self.max_tokens, 400),  # base models ramble: a program or an answer is short
+            # base models ramble: a program or an answer is short, and a block that never closes would
+            # otherwise run on for hundreds of tokens per candidate
+            max_tokens=min(self.max_tokens, BASE_PROGRAM_TOKENS if program else BASE_REPLY_TOKENS),
             temperature=temperature,
             stop=prompts.TASK_STOPS + ([PROGRAM_CLOSE] if program else []),
             seed=seed,
@@ -142,7 +146,7 @@ class TaskSession:
         if self.engine.kind == "base":
             return self.engine.chat(
                 [{"role": "user", "content": prompts.check_transcript(self.question, answer)}],
-                max_tokens=300,
+                max_tokens=BASE_PROGRAM_TOKENS,  # a check is a short program too
                 temperature=0.0,
                 stop=prompts.CHECK_STOPS,
                 seed=self.seed,

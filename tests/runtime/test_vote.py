@@ -35,6 +35,8 @@ def base_task(programs: list[str], check: str = CHECK_OK) -> ScriptedEngine:
     def reply(call: Call) -> str:
         if "Check:" in call.text.rsplit("Question:", 1)[-1]:
             return f"```python\n{check}\n```"
+        if not call.text.endswith(PROGRAM_OPEN):  # a text turn
+            return "Six sevens make 42. <<<42>>>"
         return queue.pop(0)
 
     return ScriptedEngine([reply] * 40, kind="base", name="task")
@@ -133,3 +135,34 @@ def test_one_candidate_is_the_single_greedy_attempt(sandbox: Sandbox) -> None:
     run = loop(task, coach, sandbox, candidates=1, self_check=False).run("What is 6 * 7?")
     assert run.answer == "42" and run.turns[0].candidates == [] and run.turns[0].agreement is None
     assert len(program_calls(task)) == 1
+
+
+def test_an_approach_withheld_twice_in_a_row_is_not_offered_a_third_time() -> None:
+    from csteer.runtime.loop import retry_kinds
+
+    def turn(action: str, withheld: str | None) -> Turn:
+        return Turn(index=0, coach_action=action, guidance="", withheld=withheld)
+
+    assert retry_kinds([turn("Code", "gave no answer")]) == ("code", "text")
+    assert retry_kinds([turn("Code", "x"), turn("Code", "y")]) == ("text",)
+    assert retry_kinds([turn("Text", "x"), turn("Text", "y")]) == ("code",)
+    assert retry_kinds([turn("Code", "x"), turn("Text", "y")]) == ("code", "text")
+    assert retry_kinds([turn("Code", None), turn("Code", "y")]) == ("code", "text")
+
+
+def test_repeated_answers_end_a_voting_run(sandbox: Sandbox) -> None:
+    # the coach would go on choosing Code for ever; the same answer twice, unopposed, is returned
+    task = base_task([RIGHT] * 20)
+    coach = ScriptedEngine(kind="base", choices=[0] + [1] * 10, name="coach")  # Code, then always Code
+    run = loop(task, coach, sandbox, candidates=2, max_turns=5).run("What is 6 * 7?")
+    assert run.stop_reason == "repeated_answer" and len(run.turns) == 2 and run.answer == "42"
+    # checked wrong every time: retried (the gate), and stopped when a third turn brings the same answer
+    task = base_task([RIGHT] * 20, check=CHECK_WRONG)
+    coach = ScriptedEngine(kind="base", choices=[0] * 10, name="coach")
+    run = loop(task, coach, sandbox, candidates=2, max_turns=5).run("What is 6 * 7?")
+    assert run.stop_reason == "no_progress" and len(run.turns) == 3 and run.answer == "42"
+    # one greedy attempt per turn (no vote): the coach alone decides when to stop
+    task = base_task([RIGHT] * 20)
+    coach = ScriptedEngine(kind="base", choices=[0] + [1] * 10, name="coach")
+    run = loop(task, coach, sandbox, candidates=1, max_turns=3, self_check=False).run("What is 6 * 7?")
+    assert run.stop_reason == "max_turns" and len(run.turns) == 4
