@@ -34,9 +34,38 @@ def jail_required() -> bool:
     return os.environ.get(REQUIRE_JAIL, "").strip() == "1"
 
 
-def degraded(reason: str) -> NoReturn:
-    """A layer this test needs is inactive: skip, or fail where CSTEER_REQUIRE_JAIL=1 (CI)."""
-    if jail_required():
+def memory_controller_writable() -> bool:
+    """A cgroup hierarchy with the memory controller, mounted read-write and writable by this process."""
+    try:
+        with open("/proc/self/mounts") as fh:
+            mounts = [line.split() for line in fh]
+    except OSError:
+        return False
+    for _, where, kind, options, *_ in mounts:
+        if "rw" not in options.split(","):
+            continue
+        if kind == "cgroup" and "memory" in options.split(","):
+            return os.access(where, os.W_OK)
+        if kind == "cgroup2":
+            try:
+                with open(os.path.join(where, "cgroup.controllers")) as fh:
+                    if "memory" in fh.read().split() and os.access(where, os.W_OK):
+                        return True
+            except OSError:
+                pass
+    return False
+
+
+def cgroups_possible() -> bool:
+    """Whether this caller could have per-job cgroups: root with a writable memory controller. (An
+    unprivileged caller has them only with a delegated subtree, which the sandbox would then use.)"""
+    return os.geteuid() == 0 and memory_controller_writable()
+
+
+def degraded(reason: str, possible: bool = True) -> NoReturn:
+    """A layer this test needs is inactive: skip, or fail where CSTEER_REQUIRE_JAIL=1 (CI) and the layer
+    is possible for this caller (`possible=False`: e.g. cgroups for an unprivileged user, still a skip)."""
+    if jail_required() and possible:
         pytest.fail(
             f"{reason}; {REQUIRE_JAIL}=1, so a degraded jail fails instead of skipping", pytrace=False
         )
