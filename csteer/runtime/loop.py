@@ -248,6 +248,8 @@ class SteeringLoop:
             return Candidate(None, result.status, why, code), result
         if answer is None:
             return Candidate(None, result.status, "no answer in the output", code), result
+        if vote.is_template(answer):
+            return Candidate(None, result.status, "printed the answer template, not an answer", code), result
         return Candidate(answer, result.status, "", code), result
 
     def _vote(self, session: TaskSession, guidance: str, program: bool, turn: Turn) -> None:

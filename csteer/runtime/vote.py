@@ -29,6 +29,11 @@ def screen_program(code: str | None) -> str | None:
     return None
 
 
+def is_template(answer: str) -> bool:
+    """An answer that is the format hint itself (`print('<<<{answer}>>>')` without the f)."""
+    return answer.strip().strip("{}").strip().lower() == "answer"
+
+
 def normalise(answer: str) -> str:
     """The form answers are compared in: case, spacing and list punctuation do not split a vote,
     nor 25.0 against 25."""

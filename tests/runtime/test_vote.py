@@ -10,7 +10,7 @@ from csteer.runtime.prompts import CODE_PROMPT
 from csteer.runtime.record import Candidate, Turn
 from csteer.runtime.sessions import PROGRAM_CLOSE, PROGRAM_OPEN
 from csteer.runtime.settings import RunSettings, sandbox_limits
-from csteer.runtime.vote import normalise, screen_program, tally
+from csteer.runtime.vote import is_template, normalise, screen_program, tally
 from csteer.sandbox import Sandbox
 from tests.scripted import Call, ScriptedEngine
 
@@ -19,6 +19,7 @@ WRONG = "print(f'<<<{6 + 7}>>>')"
 BROKEN = "print(f'<<{6 * 7>>>}')"  # the mangled marker the embedded model writes: a syntax error
 CRASH = "print(undefined_name)"
 TEMPLATE = "print('<<<answer>>>')"
+UNFORMATTED = "answer = 6 * 7\nprint('<<<{answer}>>>')"  # the f forgotten: prints the template
 CHECK_OK = "print('Correct')"
 CHECK_WRONG = "print('Wrong: it is 13')"
 
@@ -51,24 +52,25 @@ def program_calls(task: ScriptedEngine) -> list[Call]:
 
 
 def test_the_answer_most_candidates_agree_on_wins(sandbox: Sandbox) -> None:
-    task = base_task([BROKEN, WRONG, RIGHT, RIGHT, RIGHT])
+    task = base_task([BROKEN, UNFORMATTED, WRONG, RIGHT, RIGHT, RIGHT])
     coach = ScriptedEngine(kind="base", choices=[0, 0], name="coach")  # Code, then Return Answer
     run = loop(task, coach, sandbox, candidates=3, seed=7).run("What is 6 * 7?")
     assert run.answer == "42" and run.stop_reason == "return_answer"
     turn = run.turns[0]
-    assert [c.answer for c in turn.candidates] == [None, "13", "42", "42"]
+    assert [c.answer for c in turn.candidates] == [None, None, "13", "42", "42"]
+    assert "template" in turn.candidates[1].reason
     assert turn.candidates[0].status == "rejected" and "does not parse" in turn.candidates[0].reason
     assert turn.agreement == pytest.approx(2 / 3)
     assert turn.code == RIGHT  # the turn shows a program that voted for the winner
     calls = program_calls(task)
-    assert len(calls) == 4  # three votes wanted; the unparsable draw was replaced
+    assert len(calls) == 5  # three votes wanted; the unparsable and the template draws were replaced
     # the first draw is the run's own (greedy), the others sampled with distinct fixed seeds
     assert calls[0].temperature == 0.0 and all(c.temperature > 0 for c in calls[1:])
-    assert len({c.seed for c in calls}) == 4
+    assert len({c.seed for c in calls}) == 5
     # the program turn is handed the opening fence and stops at the closing one
     assert all(c.stop is not None and PROGRAM_CLOSE in c.stop for c in calls)
     record = run.to_dict()["turns"][0]
-    assert record["candidates"][1] == {"answer": "13", "status": "ok", "reason": "", "code": WRONG}
+    assert record["candidates"][2] == {"answer": "13", "status": "ok", "reason": "", "code": WRONG}
 
 
 def test_a_settled_vote_stops_drawing(sandbox: Sandbox) -> None:
@@ -122,6 +124,7 @@ def test_screen_and_tally_rules() -> None:
     assert screen_program("for x in") is not None and "parse" in str(screen_program("for x in"))
     assert screen_program(TEMPLATE) == "copies the answer template literally"
     assert screen_program(RIGHT) is None
+    assert is_template("{answer}") and is_template(" answer ") and not is_template("42")
     assert normalise(" 1,3 , 5 ") == normalise("1, 3, 5") and normalise("25.0") == normalise("25")
     assert normalise("Paris.") == normalise("paris") and normalise("12") != normalise("21")
     votes = [Candidate("13", "ok"), Candidate("42", "ok"), Candidate(None, "error"), Candidate("42.0", "ok")]
