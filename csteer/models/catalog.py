@@ -44,60 +44,60 @@ CATALOG: dict[str, CatalogEntry] = {
         coach_profile="codesteer-v1",
         trained_prompts=True,
     ),
-    # recommended local task models: instruct GGUFs at Q4_K_M, single files (bartowski's quantizations)
-    "qwen2.5-coder-1.5b": CatalogEntry(
-        name="qwen2.5-coder-1.5b",
-        format="gguf",
-        kind="instruct",
-        source="Hugging Face bartowski/Qwen2.5-Coder-1.5B-Instruct-GGUF (Q4_K_M)",
-        description="Small code model: a real step up from the embedded one on any laptop (2 GB RAM).",
-        license="Apache-2.0",
-        hf_repo="bartowski/Qwen2.5-Coder-1.5B-Instruct-GGUF",
-        recommended_quant="Q4_K_M",
-        size="1.0 GB",
-    ),
-    "qwen2.5-coder-7b": CatalogEntry(
-        name="qwen2.5-coder-7b",
-        format="gguf",
-        kind="instruct",
-        source="Hugging Face bartowski/Qwen2.5-Coder-7B-Instruct-GGUF (Q4_K_M)",
-        description="Strong local code model for 16 GB machines or a GPU with 8 GB.",
-        license="Apache-2.0",
-        hf_repo="bartowski/Qwen2.5-Coder-7B-Instruct-GGUF",
-        recommended_quant="Q4_K_M",
-        size="4.7 GB",
-    ),
-    "llama-3.1-8b": CatalogEntry(
-        name="llama-3.1-8b",
-        format="gguf",
-        kind="instruct",
-        source="Hugging Face bartowski/Meta-Llama-3.1-8B-Instruct-GGUF (Q4_K_M)",
-        description="General 8B instruct model (the CodeSteer coach's base family) for 16 GB machines.",
-        license="Llama 3.1 Community License",
-        hf_repo="bartowski/Meta-Llama-3.1-8B-Instruct-GGUF",
-        recommended_quant="Q4_K_M",
-        size="4.9 GB",
-    ),
-    "gemma-3-1b": CatalogEntry(
-        name="gemma-3-1b",
-        format="gguf",
-        kind="instruct",
-        source="Hugging Face bartowski/google_gemma-3-1b-it-GGUF (Q4_K_M)",
-        description="Gemma 3 1B instruct: the embedded model's family, four times larger, 8 GB machines.",
-        license="Gemma Terms of Use",
-        hf_repo="bartowski/google_gemma-3-1b-it-GGUF",
-        recommended_quant="Q4_K_M",
-        size="0.8 GB",
-    ),
-    "gemma-3-4b": CatalogEntry(
-        name="gemma-3-4b",
-        format="gguf",
-        kind="instruct",
-        source="Hugging Face bartowski/google_gemma-3-4b-it-GGUF (Q4_K_M)",
-        description="Gemma 3 4B instruct for 8-16 GB machines.",
-        license="Gemma Terms of Use",
-        hf_repo="bartowski/google_gemma-3-4b-it-GGUF",
-        recommended_quant="Q4_K_M",
-        size="2.5 GB",
-    ),
 }
+
+
+def _task_gguf(name: str, repo: str, description: str, license: str, size: str) -> CatalogEntry:
+    """A recommended local task model: an instruct GGUF at Q4_K_M, one file (bartowski's quantizations)."""
+    return CatalogEntry(
+        name=name,
+        format="gguf",
+        kind="instruct",
+        source=f"Hugging Face {repo} (Q4_K_M)",
+        description=description,
+        license=license,
+        hf_repo=repo,
+        recommended_quant="Q4_K_M",
+        size=size,
+    )
+
+
+# recommended local task models (`csteer models pull NAME`, then `-m NAME`)
+RECOMMENDED: tuple[CatalogEntry, ...] = (
+    _task_gguf(
+        "qwen2.5-coder-1.5b",
+        "bartowski/Qwen2.5-Coder-1.5B-Instruct-GGUF",
+        "Small code model: a real step up from the embedded one on any laptop (2 GB RAM).",
+        "Apache-2.0",
+        "1.0 GB",
+    ),
+    _task_gguf(
+        "qwen2.5-coder-7b",
+        "bartowski/Qwen2.5-Coder-7B-Instruct-GGUF",
+        "Strong local code model for 16 GB machines or a GPU with 8 GB.",
+        "Apache-2.0",
+        "4.7 GB",
+    ),
+    _task_gguf(
+        "llama-3.1-8b",
+        "bartowski/Meta-Llama-3.1-8B-Instruct-GGUF",
+        "General 8B instruct model (the CodeSteer coach's base family) for 16 GB machines.",
+        "Llama 3.1 Community License",
+        "4.9 GB",
+    ),
+    _task_gguf(
+        "gemma-3-1b",
+        "bartowski/google_gemma-3-1b-it-GGUF",
+        "Gemma 3 1B instruct: the embedded model's family, four times larger, 8 GB machines.",
+        "Gemma Terms of Use",
+        "0.8 GB",
+    ),
+    _task_gguf(
+        "gemma-3-4b",
+        "bartowski/google_gemma-3-4b-it-GGUF",
+        "Gemma 3 4B instruct for 8-16 GB machines.",
+        "Gemma Terms of Use",
+        "2.5 GB",
+    ),
+)
+CATALOG.update((entry.name, entry) for entry in RECOMMENDED)
