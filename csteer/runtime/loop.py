@@ -153,15 +153,8 @@ class SteeringLoop:
                 self._reference_check(session, turn)  # every reviewed turn, over the whole response
             if self.profile.evidence_gate:
                 turn.withheld = withheld_because(turn)
-                # voted attempts that keep reaching one answer cannot be moved by more of the same: an
-                # answer reached twice with nothing against it is returned, three times ends the run
-                if self.candidates < 2:
-                    pass
-                elif same_answer(run.turns, 2) and not turn.withheld:
-                    run.stop_reason = "repeated_answer"
-                    return
-                elif same_answer(run.turns, 3):
-                    run.stop_reason = "no_progress"
+                if self.candidates > 1 and (repeated := repetition_stop(run.turns)) is not None:
+                    run.stop_reason = repeated
                     return
             kinds = retry_kinds(run.turns) if turn.withheld else REVIEW_KINDS
             decision = coach.review(*self._report(turn), kinds=kinds)
@@ -244,8 +237,7 @@ class SteeringLoop:
         result = self.sandbox.run(code)
         answer = final_answer(text, result.stdout)
         if result.status != "ok":
-            why = (result.stderr.strip().splitlines() or [result.status])[-1][:200]
-            return Candidate(None, result.status, why, code), result
+            return Candidate(None, result.status, _last_line(result.stderr, result.status, 200), code), result
         if answer is None:
             return Candidate(None, result.status, "no answer in the output", code), result
         if vote.is_template(answer):
@@ -383,11 +375,21 @@ def withheld_because(turn: Turn) -> str | None:
     if turn.answer is None:
         return "gave no answer"
     if turn.agreement is not None and turn.agreement < AGREEMENT_TO_RETURN:
-        votes = sum(c.answer is not None for c in turn.candidates)
-        agreeing = round(turn.agreement * votes)
+        _, agreeing, votes = vote.tally(turn.candidates)
         return f"gave answers that disagree ({agreeing} of {votes} agree on {turn.answer[:60]!r})"
     if turn.self_check is not None and turn.self_check.correct is False:
         return f"was judged wrong by the checker ({_last_line(turn.self_check.verdict, 'wrong')})"
+    return None
+
+
+def repetition_stop(turns: list[Turn]) -> str | None:
+    """Voted attempts that keep reaching one answer cannot be moved by more of the same: an answer
+    reached twice with nothing against it is returned ("repeated_answer"), three times ends the run
+    ("no_progress"). None: go on."""
+    if same_answer(turns, 2) and not turns[-1].withheld:
+        return "repeated_answer"
+    if same_answer(turns, 3):
+        return "no_progress"
     return None
 
 
@@ -409,9 +411,9 @@ def retry_kinds(turns: list[Turn]) -> tuple[ActionKind, ...]:
     return RETRY_KINDS
 
 
-def _last_line(text: str, fallback: str) -> str:
+def _last_line(text: str, fallback: str, limit: int = 160) -> str:
     lines = [line.strip() for line in (text or "").strip().splitlines() if line.strip()]
-    return (lines[-1] if lines else fallback)[:160]
+    return (lines[-1] if lines else fallback)[:limit]
 
 
 def _brief(turn: Turn) -> str:
@@ -424,8 +426,8 @@ def _brief(turn: Turn) -> str:
     else:
         source = "from program output" if turn.execution is not None else "from text"
         if turn.agreement is not None:
-            votes = sum(c.answer is not None for c in turn.candidates)
-            source += f", {round(turn.agreement * votes)} of {votes} attempts agree"
+            _, agreeing, votes = vote.tally(turn.candidates)
+            source += f", {agreeing} of {votes} attempts agree"
         if turn.symbolic and turn.symbolic.hard_coded:
             source += ", hard-coded, no search"
         seen = f"Answer: {turn.answer[:200]} ({source})"

@@ -96,10 +96,7 @@ class TaskSession:
         seed = self.seed if seed is None else seed
         if self.engine.kind == "base":
             return self._draft_base(guidance, program, temperature, seed)
-        content = (
-            guidance if self.messages else self.first_layout.format(question=self.question, guidance=guidance)
-        )
-        messages = [*self.messages, {"role": "user", "content": content}]
+        messages = [*self.messages, {"role": "user", "content": self._user_content(guidance)}]
         budget = char_budget(self.engine, self.max_tokens)
         grammar = PROGRAM_GRAMMAR if program and self.engine.supports_grammar else None
         return self.engine.chat(
@@ -115,11 +112,14 @@ class TaskSession:
         if self.engine.kind == "base":
             self.base_turns.append((guidance, text))
             return
-        content = (
-            guidance if self.messages else self.first_layout.format(question=self.question, guidance=guidance)
-        )
-        self.messages.append({"role": "user", "content": content})
+        self.messages.append({"role": "user", "content": self._user_content(guidance)})
         self.messages.append({"role": "assistant", "content": text})
+
+    def _user_content(self, guidance: str) -> str:
+        """The next user message of a chat task model: the question leads only the first."""
+        if self.messages:
+            return guidance
+        return self.first_layout.format(question=self.question, guidance=guidance)
 
     def _draft_base(self, guidance: str, program: bool, temperature: float, seed: int | None) -> Completion:
         budget = char_budget(self.engine, self.max_tokens)
