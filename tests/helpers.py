@@ -47,3 +47,39 @@ def home_with_embedded(home: Path, embedded_gguf: Path) -> Path:
         # the stamp records mtime/size, which a hard link shares
         shutil.copy2(stamp, target.with_name(stamp.name))
     return home
+
+
+def start_llama_server(gguf: Path, port: int, *extra: str) -> subprocess.Popen[bytes]:
+    """llama-cpp-python's own OpenAI-compatible server for `gguf` on 127.0.0.1:`port`, returned once its
+    /v1/models answers (the test fails when it exits or does not come up within two minutes)."""
+    import time
+    import urllib.request
+
+    import pytest
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1"]
+        + ["--port", str(port), "--n_ctx", "4096", *extra],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail("llama_cpp.server exited at start")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=2):
+                return proc
+        except OSError:
+            time.sleep(0.5)
+    proc.kill()
+    pytest.fail("llama_cpp.server did not come up")
+
+
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL after ten seconds."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()

@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -19,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from csteer.bench.results import read_results
-from tests.helpers import free_port, run_csteer
+from tests.helpers import free_port, run_csteer, start_llama_server, stop_process
 
 pytestmark = pytest.mark.slow
 
@@ -202,36 +201,12 @@ def test_sigkill_mid_run_then_resume_completes_exactly_the_rest(csteer_home: Pat
     assert read_results(out).bad_lines == []
 
 
-def start_server(gguf: Path, port: int) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1"]
-        + ["--port", str(port), "--n_ctx", "4096"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail("llama_cpp.server exited at start")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=2):
-                return proc
-        except OSError:
-            time.sleep(0.5)
-    proc.kill()
-    pytest.fail("llama_cpp.server did not come up")
-
-
 @pytest.fixture
 def server_port(embedded_gguf: Path) -> Iterator[tuple[int, list[subprocess.Popen[bytes]]]]:
     started: list[subprocess.Popen[bytes]] = []
     yield free_port(), started
     for proc in started:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc)
 
 
 def test_server_errors_are_recorded_retried_and_concurrency_matches_serial(
@@ -249,7 +224,7 @@ def test_server_errors_are_recorded_retried_and_concurrency_matches_serial(
     errored = records(serial)
     assert len(errored) == 2 and all(r["error"] and r["correct"] is None for r in errored)
 
-    started.append(start_server(embedded_gguf, port))
+    started.append(start_llama_server(embedded_gguf, port))
     tasks = ["--tasks", "number_multiply,letters"]
     # without --retry-errors the errored samples stay as they are; the new task runs
     plain = run_csteer([*common, *tasks, "--out", str(serial), "-q"], csteer_home)

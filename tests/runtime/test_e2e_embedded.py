@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import free_port, run_csteer
+from tests.helpers import free_port, run_csteer, start_llama_server, stop_process
 
 pytestmark = pytest.mark.slow
 
@@ -87,47 +83,11 @@ def test_choose_scores_every_option(embedded_gguf: Path) -> None:
 def llama_server(embedded_gguf: Path) -> Iterator[str]:
     """llama-cpp-python's own OpenAI-compatible server on loopback, serving the embedded GGUF."""
     port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "llama_cpp.server",
-            "--model",
-            str(embedded_gguf),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--n_ctx",
-            "4096",
-            "--n_threads",
-            "1",
-            "--model_alias",
-            "gemma",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}/v1"
+    proc = start_llama_server(embedded_gguf, port, "--n_threads", "1", "--model_alias", "gemma")
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                pytest.fail("llama_cpp.server exited at start")
-            try:
-                with urllib.request.urlopen(f"{base}/models", timeout=2):
-                    break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            pytest.fail("llama_cpp.server did not come up")
-        yield base
+        yield f"http://127.0.0.1:{port}/v1"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc)
 
 
 def test_task_model_behind_openai_compatible_server(csteer_home: Path, llama_server: str) -> None:
