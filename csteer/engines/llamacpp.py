@@ -12,10 +12,12 @@ Three things matter for speed on small machines:
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import math
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -74,6 +76,39 @@ def quiet_llama_logs(verbose: bool) -> None:
     llama_cpp.llama_log_set(_log_sink, ctypes.c_void_p(0))
 
 
+_params_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _without_amx_buffers() -> Iterator[None]:
+    """Load with llama.cpp's extra weight buffers (AMX, repacking) off when the library was built with AMX.
+
+    llama-cpp-python 0.3.36 built with -march=native on a CPU with AMX (Sapphire Rapids and later)
+    segfaults in ggml_backend_amx_mul_mat on the first decode of a Q4_K model. `Llama()` takes no
+    `use_extra_bufts` argument, so the default parameters it starts from are swapped for the load. This
+    is a safety net that costs speed (no repacked weights); README's install line and .ci/run build
+    without AMX (CMAKE_ARGS), where nothing changes."""
+    import llama_cpp
+    import llama_cpp.llama_cpp as lib
+
+    if b"AMX_INT8 = 1" not in llama_cpp.llama_print_system_info():
+        yield
+        return
+    with _params_lock:
+        original = lib.llama_model_default_params
+
+        def defaults() -> Any:
+            params = original()
+            params.use_extra_bufts = False
+            return params
+
+        lib.llama_model_default_params = defaults
+        try:
+            yield
+        finally:
+            lib.llama_model_default_params = original
+
+
 class LlamaCppEngine:
     supports_grammar = True
     supports_scoring = True
@@ -92,16 +127,17 @@ class LlamaCppEngine:
         self._lock = threading.Lock()  # one context: calls are serialized
         self._slots: list[_Slot] = []
         try:
-            self.llm = llama_cpp.Llama(
-                model_path=path,
-                n_ctx=options.n_ctx,
-                n_threads=self.threads,
-                n_threads_batch=self.threads,
-                n_gpu_layers=self.gpu_layers,
-                n_batch=512,
-                seed=0,
-                verbose=options.verbose,
-            )
+            with _without_amx_buffers():
+                self.llm = llama_cpp.Llama(
+                    model_path=path,
+                    n_ctx=options.n_ctx,
+                    n_threads=self.threads,
+                    n_threads_batch=self.threads,
+                    n_gpu_layers=self.gpu_layers,
+                    n_batch=512,
+                    seed=0,
+                    verbose=options.verbose,
+                )
         except (ValueError, RuntimeError) as err:
             raise CsteerError(f"llama.cpp could not load {path}: {err}") from err
         self.n_ctx: int = self.llm.n_ctx()
