@@ -1,7 +1,8 @@
-"""`python -m benchmarks [--quick] [--json] [CASE ...]`: run every case, each in its own process.
+"""`python -m benchmarks [--quick] [--json] [--scratch DIR] [CASE ...]`: run every case, each in its own process.
 
 A case is a module in this folder with `measure(quick: bool) -> dict` (see common.result). Each runs in a
-fresh interpreter so one case's memory or threads do not skew the next.
+fresh interpreter so one case's memory or threads do not skew the next. Cases in MANUAL run only when
+named (`python -m benchmarks coach_8b --scratch DIR`): they need a scratch dir and tens of minutes.
 """
 
 from __future__ import annotations
@@ -29,9 +30,12 @@ CASES = [
     "serve_throughput",
     "everyday",
 ]
+# run only when named; each needs --scratch DIR (handed to the case in SCRATCH_ENV)
+MANUAL = {"coach_8b": "a folder with about 40 GB free for the 8B-shaped checkpoint and its GGUF"}
+SCRATCH_ENV = "CSTEER_BENCH_SCRATCH"
 
 
-def run_case(name: str, quick: bool) -> dict:
+def run_case(name: str, quick: bool, scratch: str | None = None) -> dict:
     root = Path(__file__).resolve().parent.parent
     if not (root / "benchmarks" / f"{name}.py").exists():
         return {"name": name, "error": "case not written yet"}
@@ -40,10 +44,14 @@ def run_case(name: str, quick: bool) -> dict:
         "-c",
         f"import json,benchmarks.{name} as m; print('@@'+json.dumps(m.measure({quick})))",
     ]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    if scratch:
+        env[SCRATCH_ENV] = str(Path(scratch).expanduser().resolve())
     start = time.perf_counter()
-    proc = subprocess.run(
-        cmd, cwd=root, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(root)}
-    )
+    if name in MANUAL:  # long cases: their progress shows on stderr as it happens
+        proc = _run_teeing_stderr(cmd, root, env)
+    else:
+        proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True, env=env)
     for line in proc.stdout.splitlines():
         if line.startswith("@@"):
             out = json.loads(line[2:])
@@ -53,17 +61,53 @@ def run_case(name: str, quick: bool) -> dict:
     return {"name": name, "error": tail[:300]}
 
 
+def _run_teeing_stderr(cmd: list[str], root: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """subprocess.run(capture_output=True), except that stderr is also echoed line by line."""
+    import threading
+
+    proc = subprocess.Popen(cmd, cwd=root, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    stdout: list[str] = []
+    reader = threading.Thread(target=lambda: stdout.append(proc.stdout.read()))  # type: ignore[union-attr]
+    reader.start()
+    err = []
+    for line in proc.stderr:
+        sys.stderr.write(line)
+        err.append(line)
+    reader.join()
+    return subprocess.CompletedProcess(cmd, proc.wait(), "".join(stdout), "".join(err))
+
+
+def _scratch(argv: list[str]) -> tuple[str | None, list[str]]:
+    """`--scratch DIR` or `--scratch=DIR` out of argv: (DIR or None, the other arguments)."""
+    rest, scratch = [], None
+    it = iter(argv)
+    for arg in it:
+        if arg == "--scratch":
+            scratch = next(it, "")
+        elif arg.startswith("--scratch="):
+            scratch = arg.split("=", 1)[1]
+        else:
+            rest.append(arg)
+    return scratch, rest
+
+
 def machine() -> str:
     return f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.system()}"
 
 
 def main() -> None:
-    args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    quick, as_json = "--quick" in sys.argv, "--json" in sys.argv
+    scratch, argv = _scratch(sys.argv[1:])
+    args = [a for a in argv if not a.startswith("--")]
+    quick, as_json = "--quick" in argv, "--json" in argv
+    for name in args:
+        if name in MANUAL and not scratch:
+            print(f"benchmarks: {name} needs --scratch DIR ({MANUAL[name]})", file=sys.stderr)
+            sys.exit(2)
     results = []
     for name in args or CASES:
         print(f"benchmarks: {name} ...", file=sys.stderr, flush=True)
-        results.append(run_case(name, quick))
+        results.append(run_case(name, quick, scratch))
     if as_json:
         print(json.dumps(results, indent=2))
         return
