@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from csteer.engines.base import Engine
 from csteer.errors import UsageError
-from csteer.runtime import prompts, vote
+from csteer.runtime import prompts, shots, vote
 from csteer.runtime.actions import Action, ActionKind
 from csteer.runtime.checkers import (
     interpret_check_output,
@@ -40,6 +40,7 @@ RESPONSE_CLIP = 6000  # characters of a task reply shown to the coach
 OUTPUT_CLIP = 2000  # characters of program output shown to the coach
 VOTE_TEMPERATURE = 0.4  # sampled candidates after the first (greedy) draw (0.7 drew mostly broken programs)
 VOTE_WORKERS = 2  # candidate programs running at once in the warm pool
+UNANIMOUS_VOTES = 3  # this many samples agreeing, none against: no self-check (unanimous)
 AGREEMENT_TO_RETURN = 0.5  # below this share of the votes the answer is not returned while turns are left
 
 TraceFn = Callable[[str], None]
@@ -216,7 +217,7 @@ class SteeringLoop:
             report = symbolic_check(turn.code)
             turn.symbolic = SymbolicReport(report.score, report.summary(), report.hard_coded)
         answer_check = self.policy.steered and self.interface is None  # trained coach: _reference_check
-        if self.settings.self_check and turn.answer is not None and answer_check:
+        if self.settings.self_check and turn.answer is not None and answer_check and not unanimous(turn):
             turn.self_check, check_tokens = self._self_check(session, turn.answer)
             turn.task_tokens += check_tokens
             self.trace(f"turn {index}: self-check -> {turn.self_check.verdict[:80]!r}")
@@ -225,15 +226,24 @@ class SteeringLoop:
         run.turns.append(turn)
         return turn
 
-    def _try(self, text: str, program: bool) -> tuple[Candidate, Result | None]:
+    def _try(self, text: str, program: bool, question: str) -> tuple[Candidate, Result | None]:
         """Run one reply's program (if any) and read its answer. program=True: the reply had to be a
-        program; one that is missing, does not parse or copies the template is rejected unrun."""
+        program; one that is missing, does not parse, copies the template or (base task models, which
+        are shown examples) copies an example's numbers or words is rejected unrun."""
         code = python_code(text)
         if program and (why := screen_program(code)) is not None:
             return Candidate(None, "rejected", why, code), None
+        if program and code is not None:
+            if self.task.kind == "base":
+                examples = [shot.question for shot in shots.select(question)]
+                if (why := vote.copies_example(code, question, examples)) is not None:
+                    return Candidate(None, "rejected", why, code), None
+            code = vote.add_missing_imports(code)
         if code is None:
             answer = final_answer(text, None)
-            return Candidate(answer, "text", "" if answer else "no marked answer in the text"), None
+            if answer is None:
+                return Candidate(None, "text", "no marked answer in the text"), None
+            return Candidate(vote.conform(answer, question), "text"), None
         result = self.sandbox.run(code)
         answer = final_answer(text, result.stdout)
         if result.status != "ok":
@@ -242,7 +252,7 @@ class SteeringLoop:
             return Candidate(None, result.status, "no answer in the output", code), result
         if vote.is_template(answer):
             return Candidate(None, result.status, "printed the answer template, not an answer", code), result
-        return Candidate(answer, result.status, "", code), result
+        return Candidate(vote.conform(answer, question), result.status, "", code), result
 
     def _vote(self, session: TaskSession, guidance: str, program: bool, turn: Turn) -> None:
         """Sample and vote: draw candidates in rounds until `candidates` of them answer or one answer
@@ -270,7 +280,7 @@ class SteeringLoop:
                         seed=seed0 + len(drawn),
                     )
                     turn.task_tokens += reply.usage.total_tokens
-                    drawn.append((reply.text, pool.submit(self._try, reply.text, program)))
+                    drawn.append((reply.text, pool.submit(self._try, reply.text, program, session.question)))
         results = [(text, *future.result()) for text, future in drawn]
         turn.candidates = [candidate for _, candidate, _ in results]
         winner, top, votes = vote.tally(turn.candidates)
@@ -382,6 +392,13 @@ def withheld_because(turn: Turn) -> str | None:
     return None
 
 
+def unanimous(turn: Turn) -> bool:
+    """At least UNANIMOUS_VOTES independent samples, every one reaching the same answer: stronger evidence
+    than a small model's checking program, which is skipped (a generation and a run saved)."""
+    _, top, votes = vote.tally(turn.candidates)
+    return votes >= UNANIMOUS_VOTES and top == votes
+
+
 def repetition_stop(turns: list[Turn]) -> str | None:
     """Voted attempts that keep reaching one answer cannot be moved by more of the same: an answer
     reached twice with nothing against it is returned ("repeated_answer"), three times ends the run
@@ -431,8 +448,11 @@ def _brief(turn: Turn) -> str:
         if turn.symbolic and turn.symbolic.hard_coded:
             source += ", hard-coded, no search"
         seen = f"Answer: {turn.answer[:200]} ({source})"
-    verdict = turn.self_check.verdict if turn.self_check else "not checked"
-    return f"{seen}\nChecker: {verdict.splitlines()[0][:200] if verdict else 'not checked'}"
+    if turn.self_check:
+        verdict = turn.self_check.verdict.splitlines()[0][:200] if turn.self_check.verdict else "not checked"
+    else:
+        verdict = "not needed, every attempt agrees" if unanimous(turn) else "not checked"
+    return f"{seen}\nChecker: {verdict}"
 
 
 def default_profile(coach: Engine | None) -> prompts.CoachProfile:

@@ -214,6 +214,17 @@ _COACH_SHOTS = (
         ],
     ),
     (
+        "How many weekdays are there in March 2023?",
+        [
+            ("<<<Code>>>", None),
+            (
+                "<<<Return Answer>>>",
+                "Answer: 23 (from program output, 3 of 3 attempts agree)\n"
+                "Checker: not needed, every attempt agrees",
+            ),
+        ],
+    ),
+    (
         "Who wrote the play Romeo and Juliet?",
         [
             ("<<<Text>>>", None),

@@ -29,6 +29,81 @@ def screen_program(code: str | None) -> str | None:
     return None
 
 
+# standard modules a small model calls without importing them (`math.gcd(...)` with no `import math`)
+AUTO_IMPORTS = ("math", "statistics", "datetime", "calendar", "itertools", "fractions", "collections")
+
+
+def add_missing_imports(code: str) -> str:
+    """The program with `import X` put first for each module of AUTO_IMPORTS that it uses as `X.name`
+    but never binds (no import, assignment or parameter of that name): a NameError repaired before the
+    run instead of a failed candidate. Any other program comes back unchanged."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return code
+    used = {
+        node.value.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id in AUTO_IMPORTS
+    }
+    bound: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            bound.add(node.id)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+    missing = sorted(used - bound)
+    return "".join(f"import {name}\n" for name in missing) + code if missing else code
+
+
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_STRUCTURAL = {0, 1, 2, 0.5}  # start, step, first prime, square root: in programs whatever the question
+
+
+def copies_example(code: str, question: str, examples: list[str]) -> str | None:
+    """Why a program looks copied from a few-shot example instead of written for `question` (None: it
+    does not): it uses a number or a quoted word that one of the `examples` (their questions) names and
+    the question does not ("What is 7!?" answered with `math.factorial(4)` after "What is 4!?")."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return None
+    asked_numbers = {float(n) for n in _NUMBER.findall(question)}
+    asked_words = set(re.findall(r"[a-z]+", question.lower()))
+    example_numbers = {float(n) for text in examples for n in _NUMBER.findall(text)}
+    example_words = {w for text in examples for w in re.findall(r"[a-z]{3,}", text.lower())}
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Constant) or isinstance(node.value, bool):
+            continue
+        value = node.value
+        if (
+            isinstance(value, (int, float))
+            and value not in _STRUCTURAL
+            and value in example_numbers
+            and value not in asked_numbers
+        ):
+            return f"uses {value!r} from an example, not from the question"
+        if isinstance(value, str):
+            for word in re.findall(r"[a-z]{3,}", value.lower()):
+                if word in example_words and word not in asked_words:
+                    return f"uses {word!r} from an example, not from the question"
+    return None
+
+
+def conform(answer: str, question: str) -> str:
+    """The answer in the form the question asks for: a program's True/False becomes yes/no when the
+    question says "yes or no"."""
+    if "yes or no" in question.lower() and answer.strip().lower() in ("true", "false"):
+        return "yes" if answer.strip().lower() == "true" else "no"
+    return answer
+
+
 def is_template(answer: str) -> bool:
     """An answer that is the format hint itself (`print('<<<{answer}>>>')` without the f)."""
     return answer.strip().strip("{}").strip().lower() == "answer"

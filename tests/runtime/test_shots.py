@@ -11,10 +11,12 @@ from csteer.runtime import prompts, shots
 from csteer.sandbox import Sandbox
 
 EVERYDAY = Path(__file__).resolve().parents[1] / "data" / "everyday.jsonl"
+HOLDOUT = EVERYDAY.with_name("everyday-holdout.jsonl")
 
 
-def test_the_pool_holds_no_question_of_the_everyday_set() -> None:
-    asked = {q.question.lower().strip() for q in load(EVERYDAY)}
+def test_the_pool_holds_no_question_of_the_everyday_sets() -> None:
+    asked = {q.question.lower().strip() for q in load(EVERYDAY) + load(HOLDOUT)}
+    assert len(asked) >= 70
     assert not asked & {s.question.lower().strip() for s in shots.POOL}
 
 
@@ -57,7 +59,15 @@ def test_selection_is_closest_last_with_both_formats_and_stable() -> None:
     chosen = shots.select("What is the capital of Peru?")
     assert chosen[-1].question == "What is the capital of Italy?"
     assert any(s.is_code for s in chosen) and any(not s.is_code for s in chosen)
-    assert len(chosen) == shots.SHOTS_PER_PROMPT
+    # the two capital examples, and one code example to keep that format in view; nothing unrelated
+    assert [s.question for s in chosen if not s.is_code] == [
+        "What is the capital city of Canada?",
+        "What is the capital of Italy?",
+    ]
+    assert len(chosen) == 3
+    assert (
+        len(shots.select("How many days are between May 2, 2020 and May 9, 2020?")) == shots.SHOTS_PER_PROMPT
+    )
     assert shots.select("What is the capital of Peru?") == chosen
     # a question like none of them still gets both formats
     odd = shots.select("Zyx qwv?")
@@ -68,7 +78,9 @@ def test_the_transcripts_carry_the_chosen_examples() -> None:
     question = "What is the capital of Peru?"
     task = prompts.task_transcript(question, [], prompts.CODE_PROMPT)
     assert "Question: What is the capital of Italy?" in task
-    assert task.rindex("Question: What is the capital of Italy?") > task.rindex("Question: What is 5")
+    closest = task.rindex("Question: What is the capital of Italy?")
+    code_examples = [s for s in shots.select(question) if s.is_code]
+    assert code_examples and all(task.index(f"Question: {s.question}") < closest for s in code_examples)
     coach = prompts.coach_transcript(question, [], None)
     assert "Question: What is the capital of Italy?\nDecision: <<<Text>>>" in coach
     assert coach.endswith(f"Question: {question}\nDecision:")

@@ -10,7 +10,15 @@ from csteer.runtime.prompts import CODE_PROMPT
 from csteer.runtime.record import Candidate, Turn
 from csteer.runtime.sessions import PROGRAM_CLOSE, PROGRAM_OPEN
 from csteer.runtime.settings import RunSettings, sandbox_limits
-from csteer.runtime.vote import is_template, normalise, screen_program, tally
+from csteer.runtime.vote import (
+    add_missing_imports,
+    conform,
+    copies_example,
+    is_template,
+    normalise,
+    screen_program,
+    tally,
+)
 from csteer.sandbox import Sandbox
 from tests.scripted import Call, ScriptedEngine
 
@@ -169,3 +177,35 @@ def test_repeated_answers_end_a_voting_run(sandbox: Sandbox) -> None:
     coach = ScriptedEngine(kind="base", choices=[0] + [1] * 10, name="coach")
     run = loop(task, coach, sandbox, candidates=1, max_turns=3, self_check=False).run("What is 6 * 7?")
     assert run.stop_reason == "max_turns" and len(run.turns) == 4
+
+
+def test_a_missing_standard_import_is_added_and_nothing_else_changes() -> None:
+    assert add_missing_imports("answer = math.gcd(84, 126)") == "import math\nanswer = math.gcd(84, 126)"
+    fixed = add_missing_imports("x = statistics.median([1, 2]) + datetime.date(2000, 1, 1).year")
+    assert fixed.splitlines()[:2] == ["import datetime", "import statistics"]
+    for unchanged in (
+        "import math\nanswer = math.pi",
+        "from math import gcd\nanswer = gcd(4, 6)",
+        "def f(math):\n    return math.pi",  # a parameter named like the module
+        "os.system('ls')",  # not a module it adds
+        "for x in",  # does not parse: left to the screen
+    ):
+        assert add_missing_imports(unchanged) == unchanged
+
+
+def test_a_program_copied_from_an_example_is_recognised() -> None:
+    examples = ["What is 4!?", "Reverse the word drawer."]
+    assert copies_example("import math\nanswer = math.factorial(4)", "What is 7!?", examples) is not None
+    assert copies_example("answer = 'drawer'[::-1]", "Reverse the string stressed.", examples) is not None
+    # the question's own numbers and words, and structural constants, are not copies
+    assert copies_example("import math\nanswer = math.factorial(7)", "What is 7!?", examples) is None
+    assert copies_example("answer = 'stressed'[::-1]", "Reverse the string stressed.", examples) is None
+    assert copies_example("answer = sum(range(1, 4 + 1))", "Add the numbers from 1 to 4.", examples) is None
+    assert copies_example("answer = int(10 ** 0.5) + 2", "What is 10?", examples) is None
+
+
+def test_true_and_false_become_yes_and_no_only_when_asked_so() -> None:
+    assert conform("True", "Is 97 a prime number? Answer yes or no.") == "yes"
+    assert conform("False", "Is 2023 a leap year? Answer yes or no.") == "no"
+    assert conform("True", "Is the statement true?") == "True"
+    assert conform("42", "Answer yes or no: how old?") == "42"
