@@ -5,6 +5,10 @@ pool forks a pre-started worker per job and still applies the policy, namespaces
 drop, rlimits, seccomp and (round 2) a cgroup per job, the violation channel and policy compilation inside
 the job. Goal <= 0.3.
 
+Before each timed run (either side) the warm pool is let come to rest (`settle`): the work it does
+between jobs (the next spare's fork, set-up and warm-up, removing the last job's cgroup) is then timed on
+neither side; `--layers` also reports jobs run back to back without it.
+
 `python -m benchmarks.sandbox_warm --layers` prints what each round-2 layer costs (docs/BENCHMARKS.md).
 """
 
@@ -29,6 +33,16 @@ def checked_run(sandbox: Any, code: str = PROGRAM, expected: str = EXPECTED) -> 
         raise RuntimeError(f"sandbox run failed: {out.status} {out.stdout[-100:]!r} {out.stderr[-200:]}")
 
 
+def settle() -> None:
+    """Before each timed run, either side: let the warm pool finish what it does between jobs (the next
+    spare's fork and set-up, removing the last job's cgroup), so that neither side is timed with it."""
+    from csteer.sandbox import pool
+
+    warm = pool.get_pool()
+    if warm is not None and not warm.settle(timeout_s=10):
+        raise RuntimeError("the warm pool did not come to rest within 10 s")
+
+
 def measure(quick: bool) -> dict[str, Any]:
     from csteer.sandbox import Limits, Sandbox, probe_layers
 
@@ -40,6 +54,7 @@ def measure(quick: bool) -> dict[str, Any]:
             fh.write(PROGRAM)
 
         def warm() -> float:
+            settle()
             return timed(lambda: checked_run(sandbox))
 
         def plain() -> None:
@@ -48,6 +63,7 @@ def measure(quick: bool) -> dict[str, Any]:
                 raise RuntimeError(f"python3 printed {out.stdout[-100:]!r}")
 
         def cold() -> float:
+            settle()
             return timed(plain)
 
         a, b = interleave(warm, cold, reps=30 if quick else 60, warmup=2)
@@ -74,6 +90,7 @@ def layers(reps: int = 40) -> dict[str, Any]:
     for i in range(reps):
         for on in (True, False) if i % 2 == 0 else (False, True):
             cgroup._layout = real if on else cgroup.Layout()
+            settle()
             (with_cg if on else without_cg).append(timed(lambda: checked_run(box)))
     cgroup._layout = real
     out["cgroup_per_job_ms"] = 1000 * (statistics.median(with_cg) - statistics.median(without_cg))
@@ -121,6 +138,15 @@ def layers(reps: int = 40) -> dict[str, Any]:
     out["worker_start_s"] = statistics.median(starts)
     out["recycle_after_jobs"] = pool.RECYCLE_AFTER_JOBS
     out["recycle_ms_per_job"] = 1000 * out["worker_start_s"] / pool.RECYCLE_AFTER_JOBS
+    # 6. jobs back to back, not settled: the next spare's fork and set-up and the last job's cgroup
+    # removal (done between jobs) are then partly on the next job's path
+    checked_run(box)
+    out["back_to_back_ms"] = 1000 * statistics.median(timed(lambda: checked_run(box)) for _ in range(reps))
+    settled = []
+    for _ in range(reps):
+        settle()
+        settled.append(timed(lambda: checked_run(box)))
+    out["settled_ms"] = 1000 * statistics.median(settled)
     return out
 
 

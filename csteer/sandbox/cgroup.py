@@ -25,6 +25,7 @@ import errno
 import itertools
 import logging
 import os
+import queue
 import signal
 import threading
 import time
@@ -293,6 +294,7 @@ class JobGroup:
         self.dirs: dict[str, str] = {}  # parent directory -> this job's group there
         self.memory_dir: str | None = None
         self.kill_dir: str | None = None
+        self.memory_bytes = memory_bytes  # the limit written
         name = f"j{next(_counter)}"
         try:
             for key in ("kill", "memory", "pids"):
@@ -339,8 +341,9 @@ class JobGroup:
                     pass
 
     def set_memory_limit(self, limit: int) -> None:
-        if self.memory_dir is not None:
+        if self.memory_dir is not None and limit != self.memory_bytes:
             self._limit_memory(self.memory_dir, limit)
+            self.memory_bytes = limit
 
     def add(self, pid: int) -> None:
         """Move `pid` (the job's first process; its children follow) into every group of this job."""
@@ -391,6 +394,81 @@ class JobGroup:
             if not _kill_and_remove(group, v2):
                 log.debug("csteer sandbox: could not remove %s (removed on a later start)", group)
             del self.dirs[parent]
+
+
+class Released:
+    """A finished job's group on its way out (see release): its stats, read before it is removed."""
+
+    def __init__(self, group: JobGroup) -> None:
+        self.group = group
+        self.stats: dict[str, int] = {}
+        self.removed = threading.Event()  # stats read and the group removed (or given up on)
+
+    def wait(self, timeout_s: float = 10.0) -> dict[str, int]:
+        self.removed.wait(timeout_s)
+        return self.stats
+
+
+_released: queue.SimpleQueue[Released] = queue.SimpleQueue()
+_pending = 0  # released groups not removed yet
+_pending_lock = threading.Condition()
+_remover_pid = -1  # the process whose remover thread is running
+
+
+def _forget_after_fork() -> None:
+    # A forked caller has no remover thread, and its parent's released groups are not its own.
+    global _released, _pending, _pending_lock, _remover_pid
+    _released, _pending, _pending_lock, _remover_pid = queue.SimpleQueue(), 0, threading.Condition(), -1
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_after_fork)
+
+
+def release(group: JobGroup) -> Released:
+    """Read the stats of a finished job's group and remove the group, in the background.
+
+    The job has ended (or been killed) by now; removing its groups (kill, then rmdir, which the kernel
+    answers only once the memory controller has let go of the group) is no part of the job's result.
+    `Released.wait()` gives the stats once read; `drain()` waits for every group released so far."""
+    global _pending, _remover_pid
+    item = Released(group)
+    with _pending_lock:
+        _pending += 1
+        if _remover_pid != os.getpid():  # first use in this process (or a forked child of a caller)
+            _remover_pid = os.getpid()
+            threading.Thread(target=_remover, name="csteer-sandbox-cgroups", daemon=True).start()
+            atexit.register(drain)
+    _released.put(item)
+    return item
+
+
+def _remover() -> None:
+    global _pending
+    while True:
+        item = _released.get()
+        try:
+            item.stats = item.group.stats()
+            item.group.remove()
+        except Exception as err:  # noqa: BLE001 - leftovers are swept on the next start
+            log.debug("csteer sandbox: could not remove a job cgroup: %s", err)
+        finally:
+            item.removed.set()
+            with _pending_lock:
+                _pending -= 1
+                _pending_lock.notify_all()
+
+
+def drain(timeout_s: float = 10.0) -> bool:
+    """Wait until every group released so far is removed; False if some are still there at the timeout."""
+    deadline = time.monotonic() + timeout_s
+    with _pending_lock:
+        while _pending > 0:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            _pending_lock.wait(left)
+    return True
 
 
 def memory_limit_bytes(memory_mb: int, disk_mb: int) -> int:

@@ -39,6 +39,12 @@ VIO_FD = 3  # where the violation channel sits while the program runs
 DEFAULT_DISK_MB = Limits.disk_mb  # what a spare mounts ahead of time (resized if a job asks otherwise)
 MAX_SPEC = 128 * 1024  # one datagram of the spec (runner._SPEC_PART is smaller)
 
+# What a request to the warm worker asks for (the first byte of its message; see WarmPool.submit):
+ANY = b"J"  # the spare if there is one, else a fresh process (no job cgroups on this machine)
+FRESH = b"F"  # a fresh process: the caller puts it into the job's cgroup once it knows its pid
+CLAIMED = b"C"  # + the spare's pid: that spare (the caller put it into the job's cgroup), else refuse
+SPARE_READY = b"R"  # a spare to the worker: set up and rehearsed, waiting for its job
+
 
 def send(sock: socket.socket, obj: Any) -> None:
     sock.send(json.dumps(obj).encode())
@@ -93,6 +99,11 @@ def fork_spare(plan: jail.Plan, close_in_child: tuple[socket.socket, ...]) -> tu
                 jail.enter_namespaces(plan)
                 if plan.new_root and jail.template_ready and not plan.pidns:
                     jail.mount_scratch(DEFAULT_DISK_MB, jail.job_uid(plan))
+            rehearse()
+            try:
+                theirs.send(SPARE_READY)
+            except OSError:
+                pass  # the worker gave it a job already (and closed its end): no need to say
             msg, fds, _, _ = socket.recv_fds(theirs, 16, JOB_FDS)
             theirs.close()
             if len(fds) == JOB_FDS:
@@ -103,8 +114,44 @@ def fork_spare(plan: jail.Plan, close_in_child: tuple[socket.socket, ...]) -> tu
     return pid, ours
 
 
+# What a spare rehearses while it waits (see rehearse): a program of the usual shape, and a spec like the
+# one its job will receive.
+_REHEARSAL = (
+    "import math\nfrom collections import Counter\n\n\ndef f(xs):\n"
+    "    return [x * x for x in xs if x % 2 == 1]\n\n\n"
+    "if __name__ == '__main__':\n    total = sum(f(range(10)))\n"
+    "    print(f'{total} {Counter(str(total))} {math.pi:.3f}')\n"
+)
+_numpy_seeded = False  # this process (a spare) has given numpy its own seed already
+
+
+def rehearse() -> None:
+    """A spare's warm-up, while it waits for its job: walk the job's own first steps once, on nothing.
+
+    A spare is a copy-on-write child of the warm worker, so each page the job's set-up writes (reference
+    counts of the JSON decoder's, the compiler's and the policy's objects, numpy's generator state) costs a
+    page fault and a page copy. Done here, those copies are made before the job arrives; the job then
+    repeats the same steps on its own program and spec (nothing rehearsed is handed to it, except numpy's
+    seed: drawn here, in the job's own process, as the job would draw it)."""
+    global _numpy_seeded
+    if "numpy" in sys.modules:
+        sys.modules["numpy"].random.seed()
+        _numpy_seeded = True
+    try:
+        spec = json.loads(
+            json.dumps({"code": _REHEARSAL, "stdin": None, "limits": vars(Limits()), "plan": {}})
+        )
+        policy.compile_solution(spec["code"], "main.py", None)
+        guards.Runtime(None).namespace()
+        with open(os.devnull, "w", encoding="utf-8", errors="backslashreplace") as fh:
+            fh.write(spec["code"])
+    except Exception:  # a rehearsal only: the job's own steps report their errors
+        pass
+
+
 def _detach() -> None:
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    signal.set_wakeup_fd(-1)  # the warm worker's, which wakes its loop
     if sys.platform.startswith("linux"):
         linux.prctl(linux.PR_SET_PDEATHSIG, signal.SIGKILL)  # die with the worker/launcher
     os.setsid()  # own process group: the caller kills the whole group on timeout
@@ -247,7 +294,7 @@ def run_program(spec: dict[str, Any], channel: socket.socket | None = None) -> i
     sys.stdout = open(1, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
     sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False, buffering=1)
     sys.argv = ["main.py"]
-    if "numpy" in sys.modules:  # a warm worker imported it: give each job its own seed
+    if "numpy" in sys.modules and not _numpy_seeded:  # a warm worker imported it: each job its own seed
         sys.modules["numpy"].random.seed()
     module = types.ModuleType("__main__")
     module.__file__ = "main.py"

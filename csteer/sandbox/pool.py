@@ -4,6 +4,16 @@ The worker imported the common modules once, so a job skips interpreter start-up
 still gets its own processes, namespaces, root and rlimits (nothing is shared between jobs but read-only,
 copy-on-write memory). The worker exits when its control socket closes, i.e. when this process exits or
 the pool is closed; supervisors and jobs die with it (PR_SET_PDEATHSIG).
+
+One job, where job cgroups work: the worker announces each spare as it forks it (when no job runs, so
+that the fork and the spare's set-up do not compete with a job for the CPU); the reader thread here puts
+it into a fresh job cgroup at once. A job claims that spare (claim_spare), writes its own memory limit
+into the group if it differs, and asks the worker for exactly that process (child.CLAIMED + pid), so its
+program can follow without waiting for a reply: the process that reads it is in the job's group already.
+A spare that died meanwhile is refused by the worker and the job asks again; without a spare to claim
+(jobs running at once) it asks for a fresh process (child.FRESH), which the runner puts into a group of
+its own before sending the program. The finished job's group is read and removed in the background
+(cgroup.release).
 """
 
 from __future__ import annotations
@@ -15,9 +25,13 @@ import os
 import socket
 import subprocess
 import threading
+import time
 from typing import Any
 
+from csteer.sandbox import cgroup
+from csteer.sandbox.child import ANY
 from csteer.sandbox.probe import _helper_command, helper_env
+from csteer.sandbox.types import Limits
 
 log = logging.getLogger("csteer.sandbox")
 
@@ -64,6 +78,10 @@ class WarmPool:
             self.close()
             raise PoolError("warm worker did not start (no hello)")
         self._groups: dict[int, tuple[threading.Event, list[Any]]] = {}  # spare pid -> its cgroup
+        self._spare: int | None = None  # the spare announced last, not claimed yet
+        self._rehearsed: int | None = None  # the last spare that said it is set up and warm
+        self._announced = threading.Condition(self._lock)  # a spare announced, moved, or warm
+        self.spare_limit = cgroup.memory_limit_bytes(Limits.memory_mb, Limits.disk_mb)  # of the last job
         self._reader = threading.Thread(target=self._read, name="csteer-sandbox-spares", daemon=True)
         self._reader.start()
         self.preloaded: list[str] = hello.get("preloaded", [])
@@ -76,9 +94,6 @@ class WarmPool:
 
     def _read(self) -> None:
         """The worker announces each new spare; put it into a fresh job cgroup ahead of its job."""
-        from csteer.sandbox import cgroup
-        from csteer.sandbox.types import Limits
-
         while True:
             try:
                 data = self._sock.recv(65536)
@@ -87,18 +102,29 @@ class WarmPool:
             if not data:
                 break
             try:
-                pid = int(json.loads(data)["spare"])
+                msg = json.loads(data)
+                if "rehearsed" in msg:
+                    with self._lock:
+                        self._rehearsed = int(msg["rehearsed"])
+                        self._announced.notify_all()
+                    continue
+                pid = int(msg["spare"])
             except (ValueError, KeyError, TypeError):
                 continue
             layout = cgroup.layout()
             if not (layout.memory or layout.pids or layout.kill):
+                with self._lock:
+                    self._spare = pid
+                    self._announced.notify_all()
                 continue
             ready: tuple[threading.Event, list[Any]] = (threading.Event(), [])
             with self._lock:
                 stale = [p for p in self._groups if p != pid]
                 self._groups[pid] = ready
+                self._spare = pid
+                self._announced.notify_all()
             try:
-                group = cgroup.JobGroup(layout, cgroup.memory_limit_bytes(Limits.memory_mb, Limits.disk_mb))
+                group = cgroup.JobGroup(layout, self.spare_limit)
                 try:
                     group.add(pid)
                     ready[1].append(group)
@@ -106,18 +132,49 @@ class WarmPool:
                     group.remove()
             except OSError as err:
                 log.debug("csteer sandbox: no cgroup for spare %d ahead of time: %s", pid, err)
-            ready[0].set()
+            with self._lock:
+                ready[0].set()
+                self._announced.notify_all()
             for old in stale:  # spares that died before getting a job
                 self._drop_group(old, only_if_dead=True)
 
-    def take_group(self, pid: int, timeout_s: float = 5.0) -> Any:
-        """The cgroup the spare `pid` was moved into ahead of time (None: it has none; make one now)."""
-        with self._lock:
-            entry = self._groups.pop(pid, None)
-        if entry is None:
-            return None
-        entry[0].wait(timeout_s)
-        return entry[1][0] if entry[1] else None
+    def claim_spare(self, timeout_s: float = 2.0) -> tuple[int, Any] | None:
+        """The spare announced last and the cgroup it waits in (None: none made), for one job only.
+
+        The caller then asks the worker for exactly this process (child.CLAIMED). When no job of this
+        pool is running the worker is making the next spare: wait for it (up to `timeout_s`, and for its
+        move into its cgroup); while jobs run, do not (None: ask for a fresh process)."""
+        deadline = time.monotonic() + timeout_s
+        with self._announced:
+            while True:
+                pid = self._spare
+                entry = self._groups.get(pid) if pid is not None else None
+                if pid is not None and (entry is None or entry[0].is_set()):
+                    break  # (no entry: announced while this machine made no job cgroups)
+                left = deadline - time.monotonic()
+                if self._closed or left <= 0 or (pid is None and self.active > 0):
+                    return None
+                self._announced.wait(left)
+            self._spare = None
+            self._groups.pop(pid, None)
+        return pid, (entry[1][0] if entry is not None and entry[1] else None)
+
+    def settle(self, timeout_s: float = 5.0) -> bool:
+        """Wait until the pool is at rest: a spare set up and warm (and in its cgroup, where cgroups
+        work), and the cgroups of finished jobs removed. For measurements, so that no job is timed with
+        the work left by the one before it (False: not at rest after `timeout_s`)."""
+        deadline = time.monotonic() + timeout_s
+        with self._announced:
+            while True:
+                pid = self._spare
+                entry = self._groups.get(pid) if pid is not None else None
+                if pid is not None and pid == self._rehearsed and (entry is None or entry[0].is_set()):
+                    break
+                left = deadline - time.monotonic()
+                if self._closed or left <= 0:
+                    return False
+                self._announced.wait(left)
+        return cgroup.drain(max(0.0, deadline - time.monotonic()))
 
     def _drop_group(self, pid: int, only_if_dead: bool = False) -> None:
         if only_if_dead:
@@ -136,17 +193,21 @@ class WarmPool:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
-    def submit(self, job_fd: int, out_fd: int, err_fd: int, vio_fd: int) -> None:
-        """Hand one job's descriptors to the worker (they are duplicated into it; close yours after)."""
+    def submit(self, job_fd: int, out_fd: int, err_fd: int, vio_fd: int, request: bytes = ANY) -> None:
+        """Hand one job's descriptors to the worker (they are duplicated into it; close yours after).
+
+        `request`: child.ANY, child.FRESH, or child.CLAIMED + the pid of a spare from claim_spare."""
         with self._lock:
             if self._closed:
                 raise PoolError("warm worker is retired")
             try:
-                socket.send_fds(self._sock, [b"J"], [job_fd, out_fd, err_fd, vio_fd])
+                socket.send_fds(self._sock, [request], [job_fd, out_fd, err_fd, vio_fd])
             except OSError as err:
                 raise PoolError(f"warm worker is gone: {err}") from None
             self.jobs += 1
             self.active += 1
+            if request == ANY:
+                self._spare = None  # the worker may have given it this job
 
     def done(self) -> None:
         """One job handed to this worker has ended (a retired worker goes once its last job has)."""

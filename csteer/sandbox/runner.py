@@ -22,9 +22,8 @@ from dataclasses import asdict
 from typing import Any
 
 from csteer.errors import CsteerError
-from csteer.sandbox import cgroup
+from csteer.sandbox import cgroup, child
 from csteer.sandbox import policy as policy_mod
-from csteer.sandbox.child import EXIT_MEMORY, EXIT_POLICY
 from csteer.sandbox.types import Limits, Result, Status
 
 TRUNCATION_MARKER = "\n...[output truncated by csteer sandbox]"
@@ -107,8 +106,20 @@ _stats = threading.local()
 def last_job_stats() -> dict[str, Any]:
     """What the host saw of this thread's last job: its cgroup's peak memory and OOM kills, if any.
 
-    {"cgroup": bool, "peak_bytes": int, "limit_bytes": int, "oom_kills": int} (keys present when known)."""
-    return dict(getattr(_stats, "value", {}))
+    {"cgroup": bool, "peak_bytes": int, "limit_bytes": int, "oom_kills": int} (keys present when known).
+    The group is read and removed in the background after the job's result is returned: this waits for
+    that read."""
+    value = getattr(_stats, "value", {})
+    if isinstance(value, tuple):
+        released, limit = value
+        value = dict(released.wait(), cgroup=True, limit_bytes=limit)
+        _stats.value = value
+    return dict(value)
+
+
+class _Refused(Exception):
+    """The job's process was a spare that is gone (the worker refused the claim, or it died before its
+    jail was ready, i.e. before it could run anything): try again."""
 
 
 class _Job:
@@ -123,17 +134,29 @@ class _Job:
         self.group: cgroup.JobGroup | None = None
         self.records: list[dict[str, Any]] = []  # the violation channel, in order
         self.violation: dict[str, Any] | None = None  # its first "violation" or "compile" record
+        self.claimed = False  # the job went to a spare that was in its cgroup already
+        self.refused = False  # the worker no longer had the claimed spare
+        self.retry = False  # this attempt may be repeated if its process was a spare that died early
 
     def run(self, spec: dict[str, Any], use_pool: bool) -> Result:
+        self.final_key = "final" if spec["plan"].get("pidns") else "reaped"
+        _stats.value = {}
+        for claim in (True, True, False):
+            try:
+                return self._attempt(spec, use_pool, claim)
+            except _Refused:
+                self.pids, self.report, self.ready, self.records, self.violation = [], None, None, [], None
+                self.refused = False
+        raise SandboxError("the warm worker refused a job that claimed no spare")  # it never does
+
+    def _attempt(self, spec: dict[str, Any], use_pool: bool, claim: bool) -> Result:
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         vio_r, vio_w = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        self.final_key = "final" if spec["plan"].get("pidns") else "reaped"
         warm = None
-        _stats.value = {}
         try:
-            warm = self._launch(theirs, out_w, err_w, vio_w, use_pool)
+            warm = self._launch(theirs, out_w, err_w, vio_w, use_pool, claim)
             if warm is None:  # cold: the launcher's job gets a group made now
                 self.group = _new_group(self.limits)
         except BaseException:
@@ -149,7 +172,8 @@ class _Job:
             os.close(out_w)
             os.close(err_w)
         try:
-            self._join_group(ours, warm)
+            if not self.claimed:
+                self._join_group(ours, warm)
             try:
                 _send_spec(ours, spec, self.limits.timeout_s)
             except OSError:
@@ -174,19 +198,50 @@ class _Job:
             self._remove_group()
 
     def _launch(
-        self, theirs: socket.socket, out_w: int, err_w: int, vio_w: socket.socket, use_pool: bool
+        self,
+        theirs: socket.socket,
+        out_w: int,
+        err_w: int,
+        vio_w: socket.socket,
+        use_pool: bool,
+        claim: bool,
     ) -> Any:
-        """Start the job; returns the warm pool it went to (None: a cold launcher, `self.proc`)."""
+        """Start the job; returns the warm pool it went to (None: a cold launcher, `self.proc`).
+
+        Where job cgroups work, the job claims the pool's spare, which waits in a cgroup made for it
+        ahead of time: this job's memory limit is written there first, then the worker is asked for
+        exactly that process (`claimed`), so the program can be sent at once. Without a spare to claim
+        the worker forks a fresh process, and _join_group puts it into a group before it gets its program."""
         from csteer.sandbox import pool, probe
 
+        self.claimed = False
         if use_pool:
             warm = pool.get_pool()
             if warm is not None:
+                self.retry = claim
+                request = child.ANY
+                if cgroup_active():
+                    request = child.FRESH
+                    spare = warm.claim_spare() if claim else None
+                    if spare is not None and spare[1] is not None:
+                        limit = cgroup.memory_limit_bytes(self.limits.memory_mb, self.limits.disk_mb)
+                        try:
+                            spare[1].set_memory_limit(limit)
+                        except OSError as err:
+                            cgroup.release(spare[1])
+                            raise SandboxError(f"cannot set the job's memory limit: {err}") from None
+                        warm.spare_limit = limit
+                        self.group = spare[1]
+                        self.claimed = True
+                        request = child.CLAIMED + str(spare[0]).encode()
+                    elif spare is not None:  # a spare without a group of its own: one is made for it
+                        request = child.CLAIMED + str(spare[0]).encode()
                 try:
-                    warm.submit(theirs.fileno(), out_w, err_w, vio_w.fileno())
+                    warm.submit(theirs.fileno(), out_w, err_w, vio_w.fileno(), request)
                     return warm
                 except pool.PoolError:
-                    pass  # fall through to a cold start for this job
+                    self._remove_group()  # a claimed spare's group (the worker is gone, and the spare)
+                    self.claimed = self.retry = False  # fall through to a cold start for this job
         fds = (theirs.fileno(), vio_w.fileno())
         try:
             self.proc = subprocess.Popen(
@@ -204,15 +259,13 @@ class _Job:
         return None
 
     def _join_group(self, sock: socket.socket, warm: Any) -> None:
-        """Wait for the job's first pid and put it in the job's cgroup before it may read its program.
-
-        A warm spare is usually in a cgroup of its own already (pool.take_group): then that one is the
-        job's, with this job's memory limit."""
+        """Wait for the job's first pid and put it in the job's cgroup before it may read its program
+        (a job that claimed its spare is in its group already)."""
         if self.group is None and not (warm is not None and cgroup_active()):
             return
         sock.settimeout(max(1.0, self.deadline - time.monotonic() + _DRAIN_GRACE_S))
         try:
-            while not self.pids and self.ready is None:
+            while not self.pids and self.ready is None and not self.refused:
                 data = sock.recv(65536)
                 if not data:
                     break
@@ -222,14 +275,8 @@ class _Job:
         finally:
             sock.settimeout(None)
         if not self.pids:
-            return  # no job process (it failed to start): _classify reports that
-        limit = cgroup.memory_limit_bytes(self.limits.memory_mb, self.limits.disk_mb)
+            return  # no job process (it failed to start, or the worker refused): _collect reports that
         try:
-            ahead = warm.take_group(self.pids[0]) if warm is not None else None
-            if ahead is not None:
-                ahead.set_memory_limit(limit)
-                self.group = ahead
-                return
             if self.group is None:
                 self.group = _new_group(self.limits)
             if self.group is not None:
@@ -239,15 +286,12 @@ class _Job:
             raise SandboxError(f"cannot put the job into its cgroup: {err}") from None
 
     def _remove_group(self) -> None:
+        """Hand the job's groups to the background remover (their stats: last_job_stats)."""
         group, self.group = self.group, None
         if group is None:
             return
-        stats = group.stats()
-        stats.update(
-            cgroup=True, limit_bytes=cgroup.memory_limit_bytes(self.limits.memory_mb, self.limits.disk_mb)
-        )
-        _stats.value = stats
-        group.remove()
+        limit = cgroup.memory_limit_bytes(self.limits.memory_mb, self.limits.disk_mb)
+        _stats.value = (cgroup.release(group), limit)
 
     def _kill(self) -> None:
         """SIGKILL the job's cgroup, the supervisor's process group (the job is in it) and both pids."""
@@ -324,6 +368,8 @@ class _Job:
                 else:
                     buf += data
         sel.close()
+        if self.refused or (self.retry and self.ready is None and status is None and self.violation is None):
+            raise _Refused()  # a spare that died before it could run anything (killed, say): once more
         if vio_open:  # records sent just before the job ended
             vio.setblocking(False)
             while self._on_record(vio):
@@ -349,7 +395,7 @@ class _Job:
                 stderr += (
                     "" if not stderr or stderr.endswith("\n") else "\n"
                 ) + f"PolicyViolation: {message}\n"
-            return Result("policy", stdout, stderr, EXIT_POLICY, duration, truncated)
+            return Result("policy", stdout, stderr, child.EXIT_POLICY, duration, truncated)
         return Result(status, stdout, stderr, exit_code, duration, truncated)
 
     def _on_record(self, vio: socket.socket) -> bool:
@@ -388,6 +434,8 @@ class _Job:
             self.pids += [int(p) for p in msg["pids"]]
         if "ready" in msg:
             self.ready = str(msg["ready"])
+        if "refused" in msg and not self.pids:
+            self.refused = True
         if self.final_key in msg:
             self.report = msg[self.final_key]
 
@@ -416,9 +464,9 @@ class _Job:
         code = int(report.get("exit", 1))
         if code == 0:
             return code, "ok"
-        if code == EXIT_POLICY:
+        if code == child.EXIT_POLICY:
             return code, "policy"
-        if code == EXIT_MEMORY:
+        if code == child.EXIT_MEMORY:
             return code, "memory"
         return code, "error"
 

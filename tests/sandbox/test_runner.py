@@ -396,3 +396,66 @@ def test_job_cgroup_has_the_jobs_own_memory_limit(memory_mb: int, layers) -> Non
         thread.join()
     assert result.status == "ok", result.stderr
     assert cgroup.memory_limit_bytes(memory_mb, Limits.disk_mb) in seen, seen
+
+
+def test_finished_jobs_cgroups_are_removed_and_their_peak_reported(layers) -> None:
+    """A job's cgroup is read and removed after its result is returned (in the background): its peak
+    memory is still what last_job_stats gives, and no group of a finished job is left behind."""
+    if not layers["cgroup memory (shm, tmpfs, kernel memory)"]:
+        degraded("no cgroup memory layer here", cgroups_possible())
+    from csteer.sandbox import cgroup, pool
+    from csteer.sandbox.runner import last_job_stats
+    from tests.sandbox.conftest import job_group_dirs
+
+    box = Sandbox(Limits(timeout_s=20, memory_mb=512), policy=False)
+    result = box.run(
+        "x = bytearray(64 * 2**20)\nfor i in range(0, len(x), 4096):\n    x[i] = 1\nprint(len(x))"
+    )
+    assert (result.status, result.stdout) == ("ok", f"{64 * 2**20}\n"), result.stderr
+    stats = last_job_stats()
+    assert stats["cgroup"] and stats["limit_bytes"] == cgroup.memory_limit_bytes(512, Limits.disk_mb)
+    assert 64 * 2**20 <= stats["peak_bytes"] <= stats["limit_bytes"], stats
+    assert cgroup.drain(10)
+    warm = pool.get_pool()
+    spares = set(warm._groups) if warm is not None else set()
+    waiting = {group for group in job_group_dirs() if any(str(p) in _procs(group) for p in spares)}
+    assert set(job_group_dirs()) - waiting == set(), "a finished job's cgroup is still there"
+
+
+def _procs(group: str) -> set[str]:
+    try:
+        with open(os.path.join(group, "cgroup.procs")) as fh:
+            return set(fh.read().split())
+    except OSError:
+        return set()
+
+
+def test_a_job_still_runs_when_its_spare_died(sandbox: Sandbox) -> None:
+    """The warm worker refuses a job that claimed a spare that is gone; the job then gets a fresh one."""
+    from csteer.sandbox import pool
+
+    assert sandbox.run("print(1)").stdout == "1\n"
+    warm = pool.get_pool()
+    if warm is None:
+        pytest.skip("no warm pool here")
+    for _ in range(3):
+        assert warm.settle(10)
+        spare = warm._spare
+        assert spare is not None
+        os.kill(spare, signal.SIGKILL)
+        result = sandbox.run("print(6 * 7)")
+        assert (result.status, result.stdout) == ("ok", "42\n"), result.stderr
+    assert warm.settle(10), "no new spare after the old one died"
+    assert warm._spare not in (None, spare)
+    assert pool.get_pool() is warm
+
+
+def test_spares_rehearse_nothing_into_their_jobs(sandbox: Sandbox) -> None:
+    """A spare's warm-up (a policy compile, numpy's seed) leaves no state a job could see: no recorded
+    violation, a fresh __main__, and numpy seeds that differ between jobs."""
+    code = "import numpy\nprint(sorted(k for k in globals() if not k.startswith('_')), numpy.random.randint(2**62))"
+    outs = [sandbox.run(code) for _ in range(3)]
+    for out in outs:
+        assert out.status == "ok", out.stderr
+        assert out.stdout.startswith("['numpy'] "), out.stdout
+    assert len({out.stdout for out in outs}) == 3
