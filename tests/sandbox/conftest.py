@@ -161,8 +161,6 @@ def job_pids() -> set[int]:
     waits in the cgroup made for its future job)."""
     from csteer.sandbox import pool
 
-    warm = pool._pool
-    spares = set(warm._groups) if warm is not None else set()
     pids: set[int] = set()
     for group in job_group_dirs():
         try:
@@ -170,6 +168,10 @@ def job_pids() -> set[int]:
                 pids.update(int(x) for x in fh.read().split())
         except (OSError, ValueError):
             pass
+    # Read after the groups: a spare is registered in _groups before it is moved into its group, so a
+    # spare seen in a group above is known here (read before, one moved in between would look like a job).
+    warm = pool._pool
+    spares = set(warm._groups) if warm is not None else set()
     return pids - spares
 
 
