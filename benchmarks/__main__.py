@@ -92,6 +92,32 @@ def _scratch(argv: list[str]) -> tuple[str | None, list[str]]:
     return scratch, rest
 
 
+# the libraries the measured figures depend on (a fresh install that resolved newer onnxruntime and
+# optimum releases moved onnx_vs_optimum from 2.6 to 1.7): printed with every report
+MEASURED_LIBRARIES = (
+    "llama-cpp-python",
+    "onnxruntime",
+    "optimum",
+    "optimum-onnx",
+    "transformers",
+    "torch",
+    "numpy",
+    "RestrictedPython",
+)
+
+
+def library_versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {}
+    for name in MEASURED_LIBRARIES:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
 def machine() -> str:
     return f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.system()}"
 
@@ -108,10 +134,14 @@ def main() -> None:
     for name in args or CASES:
         print(f"benchmarks: {name} ...", file=sys.stderr, flush=True)
         results.append(run_case(name, quick, scratch))
+    versions = library_versions()
+    for r in results:
+        r.setdefault("library_versions", versions)
     if as_json:
         print(json.dumps(results, indent=2))
         return
     print(f"machine: {machine()}")
+    print("versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()))
     print(f"{'case':<18}{'ratio':>8}  {'goal':<8}{'met':<5}{'a':>12}  {'b':>12}  unit      min..max")
     for r in results:
         if "error" in r:
