@@ -6,10 +6,11 @@ character budget derived from the engine's context, so turn cost stays flat inst
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 
 from csteer.engines.base import Completion, Engine, Message, as_scoring
-from csteer.runtime import prompts
+from csteer.runtime import prompts, shots
 from csteer.runtime.actions import (
     MARKERS,
     Action,
@@ -29,6 +30,7 @@ BASE_REPLY_TOKENS = 400
 BASE_PROGRAM_TOKENS = 192
 PROGRAM_OPEN = "```python\n"
 PROGRAM_CLOSE = "\n```"
+_ASSIGNS_ANSWER = re.compile(r"^answer\s*=", re.MULTILINE)
 PROGRAM_GRAMMAR = 'root ::= "```python\\n" [^`]+ "\\n```"'
 
 
@@ -131,15 +133,19 @@ class TaskSession:
         reply = self.engine.chat(
             [{"role": "user", "content": prompt + prefix}],
             # base models ramble: a program or an answer is short, and a block that never closes would
-            # otherwise run on for hundreds of tokens per candidate
+            # otherwise run on for hundreds of tokens per candidate. A program ends where the examples'
+            # programs end, at the marker line (a small model otherwise repeats it or writes on)
             max_tokens=min(self.max_tokens, BASE_PROGRAM_TOKENS if program else BASE_REPLY_TOKENS),
             temperature=temperature,
-            stop=prompts.TASK_STOPS + ([PROGRAM_CLOSE] if program else []),
+            stop=prompts.TASK_STOPS + ([PROGRAM_CLOSE, shots.MARKER_LINE] if program else []),
             seed=seed,
         )
         if not program:
             return reply
-        return replace(reply, text=f"{prefix}{reply.text.rstrip()}{PROGRAM_CLOSE}")
+        body = reply.text.rstrip()
+        if "<<<" not in body and _ASSIGNS_ANSWER.search(body):  # stopped at the marker line: put it back
+            body += "\n" + shots.MARKER_LINE
+        return replace(reply, text=f"{prefix}{body}{PROGRAM_CLOSE}")
 
     def write_check(self, answer: str) -> Completion:
         """Ask for answer-checking code in a fresh context (the self-answer checker)."""

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 
 SHOTS_PER_PROMPT = 4
-_PRINT = "print(f'<<<{answer}>>>')"
+MARKER_LINE = "print(f'<<<{answer}>>>')"  # how every example program ends
 _PRIME = "def is_prime(n):\n    return n > 1 and all(n % d for d in range(2, int(n ** 0.5) + 1))\n\n"
 
 
@@ -32,7 +32,7 @@ class Shot:
     def response(self) -> str:
         if self.code is None:
             return self.text
-        return f"```python\n{self.code}\n{_PRINT}\n```"
+        return f"```python\n{self.code}\n{MARKER_LINE}\n```"
 
 
 POOL: tuple[Shot, ...] = (
@@ -58,7 +58,6 @@ POOL: tuple[Shot, ...] = (
     Shot("What is 2 raised to the 10th power?", "answer = 2 ** 10"),
     Shot("What is 9 cubed?", "answer = 9 ** 3"),
     Shot("What is the square root of 529?", "import math\nanswer = math.isqrt(529)"),
-    Shot("What is the cube root of 343?", "answer = round(343 ** (1 / 3))"),
     # factorials
     Shot("What is 6 factorial?", "import math\nanswer = math.factorial(6)"),
     Shot("What is 4!?", "import math\nanswer = math.factorial(4)"),
@@ -100,6 +99,7 @@ POOL: tuple[Shot, ...] = (
     ),
     Shot("Reverse the word drawer.", "answer = 'drawer'[::-1]"),
     Shot("What is the word lived spelled backwards?", "answer = 'lived'[::-1]"),
+    Shot("Reverse the string hello.", "answer = 'hello'[::-1]"),
     Shot(
         "Is the word level a palindrome? Answer yes or no.",
         "answer = 'yes' if 'level' == 'level'[::-1] else 'no'",
@@ -108,10 +108,6 @@ POOL: tuple[Shot, ...] = (
     Shot(
         "Sort these numbers from smallest to largest: 8, 2, 6",
         "answer = ', '.join(str(n) for n in sorted([8, 2, 6]))",
-    ),
-    Shot(
-        "Sort these numbers in descending order: 4, 11, 7",
-        "answer = ', '.join(str(n) for n in sorted([4, 11, 7], reverse=True))",
     ),
     Shot(
         "Sort these words alphabetically: kiwi, banana, cherry",
@@ -242,12 +238,15 @@ def select(question: str, count: int = SHOTS_PER_PROMPT, pool: tuple[Shot, ...] 
         return sum(weights.get(w, 0.0) for w in wanted & _words(pool[i].question))
 
     score = {i: closeness(i) for i in range(len(pool))}
-    ranked = sorted(range(len(pool)), key=lambda i: (-score[i], i))
+    # between equally close examples, the one with fewer words of its own is the closer fit ("largest
+    # number in ..." before "sort these numbers from smallest to largest")
+    extra = {i: len(_words(pool[i].question) - wanted) for i in range(len(pool))}
+    ranked = sorted(range(len(pool)), key=lambda i: (-score[i], extra[i], i))
     # only examples that share something with the question: an unrelated one is copied as readily as a
     # related one by a small model ("10 factorial" written as 10 * 10 after "123 * 456")
     chosen = [i for i in ranked[:count] if score[i] > 0]
     for is_code in (True, False):  # both reply formats stay in view, whatever the question
         if not any(pool[i].is_code == is_code for i in chosen):
-            extra = next(i for i in ranked if pool[i].is_code == is_code)
-            chosen = [*chosen[: count - 1], extra] if len(chosen) >= count else [*chosen, extra]
-    return [pool[i] for i in sorted(chosen, key=lambda i: (score[i], -i))]
+            other = next(i for i in ranked if pool[i].is_code == is_code)
+            chosen = [*chosen[: count - 1], other] if len(chosen) >= count else [*chosen, other]
+    return [pool[i] for i in sorted(chosen, key=lambda i: (score[i], -extra[i], -i))]

@@ -209,3 +209,18 @@ def test_true_and_false_become_yes_and_no_only_when_asked_so() -> None:
     assert conform("False", "Is 2023 a leap year? Answer yes or no.") == "no"
     assert conform("True", "Is the statement true?") == "True"
     assert conform("42", "Answer yes or no: how old?") == "42"
+
+
+def test_a_base_program_ends_at_the_marker_line() -> None:
+    from csteer.runtime.sessions import TaskSession
+    from csteer.runtime.shots import MARKER_LINE
+
+    # the engine stopped at the marker line (a stop string is not part of the text): it is put back
+    task = ScriptedEngine(["answer = 6 * 7\n", "x = 6 * 7\nprint(x)\n"], kind="base")
+    session = TaskSession(task, "What is 6 * 7?")
+    drafted = session.draft(CODE_PROMPT, program=True)
+    assert MARKER_LINE in (task.calls[0].stop or []) and PROGRAM_CLOSE in (task.calls[0].stop or [])
+    assert drafted.text == f"{PROGRAM_OPEN}answer = 6 * 7\n{MARKER_LINE}{PROGRAM_CLOSE}"
+    # a program that prints its own way and assigns no `answer` is left as written
+    other = session.draft(CODE_PROMPT, program=True)
+    assert other.text == f"{PROGRAM_OPEN}x = 6 * 7\nprint(x){PROGRAM_CLOSE}"
