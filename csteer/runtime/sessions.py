@@ -137,11 +137,12 @@ class TaskSession:
             # programs end, at the marker line (a small model otherwise repeats it or writes on)
             max_tokens=min(self.max_tokens, BASE_PROGRAM_TOKENS if program else BASE_REPLY_TOKENS),
             temperature=temperature,
-            stop=prompts.TASK_STOPS + ([PROGRAM_CLOSE, shots.MARKER_LINE] if program else []),
+            stop=prompts.TASK_STOPS
+            + ([PROGRAM_CLOSE, shots.MARKER_LINE] if program else [shots.MARKER_LINE]),
             seed=seed,
         )
         if not program:
-            return reply
+            return replace(reply, text=_close_stopped_program(reply.text))
         body = reply.text.rstrip()
         if "<<<" not in body and _ASSIGNS_ANSWER.search(body):  # stopped at the marker line: put it back
             body += "\n" + shots.MARKER_LINE
@@ -164,6 +165,18 @@ class TaskSession:
             temperature=0.0,
             seed=self.seed,
         )
+
+
+def _close_stopped_program(text: str) -> str:
+    """A free reply that stopped at the marker line inside a program it opened: the line and the closing
+    fence put back (a reply without an open program is returned as it is)."""
+    opened = text.rfind(PROGRAM_OPEN)
+    if opened < 0 or "```" in text[opened + len(PROGRAM_OPEN) :]:
+        return text
+    body = text.rstrip()
+    if "<<<" in body[opened:] or not _ASSIGNS_ANSWER.search(body[opened:]):
+        return text
+    return f"{body}\n{shots.MARKER_LINE}{PROGRAM_CLOSE}"
 
 
 FIRST_KINDS: tuple[ActionKind, ...] = ("code", "text")

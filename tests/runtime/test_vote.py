@@ -224,3 +224,17 @@ def test_a_base_program_ends_at_the_marker_line() -> None:
     # a program that prints its own way and assigns no `answer` is left as written
     other = session.draft(CODE_PROMPT, program=True)
     assert other.text == f"{PROGRAM_OPEN}x = 6 * 7\nprint(x){PROGRAM_CLOSE}"
+
+
+def test_a_free_reply_that_stopped_inside_its_program_is_closed() -> None:
+    from csteer.runtime.sessions import TaskSession
+    from csteer.runtime.shots import MARKER_LINE
+
+    replies = ["```python\nanswer = 6 * 7\n", "It is 42. <<<42>>>", "```python\nx = 1\n"]
+    task = ScriptedEngine(replies, kind="base")
+    session = TaskSession(task, "What is 6 * 7?")
+    stopped = session.draft(CODE_PROMPT)
+    assert MARKER_LINE in (task.calls[0].stop or [])
+    assert stopped.text == f"```python\nanswer = 6 * 7\n{MARKER_LINE}{PROGRAM_CLOSE}"
+    assert session.draft(CODE_PROMPT).text == "It is 42. <<<42>>>"  # a text reply: as it came
+    assert session.draft(CODE_PROMPT).text == "```python\nx = 1\n"  # no answer assigned: as it came
