@@ -124,7 +124,9 @@ def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Host]:
     for parent in canary_dir.parents:
         if str(parent) in ("/", "/tmp"):
             break
-        os.chmod(parent, os.stat(parent).st_mode | 0o755)
+        mode = os.stat(parent).st_mode
+        if mode & 0o755 != 0o755:  # (only where needed: a caller cannot chmod a parent it does not own)
+            os.chmod(parent, mode | 0o755)
     token = f"csteer-pwned-{uuid.uuid4().hex[:8]}"
     listener = Listener()
     sentinel = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3600)"])
