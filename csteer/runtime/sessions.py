@@ -137,8 +137,9 @@ class TaskSession:
             # programs end, at the marker line (a small model otherwise repeats it or writes on)
             max_tokens=min(self.max_tokens, BASE_PROGRAM_TOKENS if program else BASE_REPLY_TOKENS),
             temperature=temperature,
-            stop=prompts.TASK_STOPS
-            + ([PROGRAM_CLOSE, shots.MARKER_LINE] if program else [shots.MARKER_LINE]),
+            # the program's own stops first: an OpenAI-compatible server takes only the first four
+            stop=([PROGRAM_CLOSE, shots.MARKER_LINE] if program else [shots.MARKER_LINE])
+            + prompts.TASK_STOPS,
             seed=seed,
         )
         if not program:
