@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from benchmarks.coach_8b import LLAMA3_TEMPLATE  # Meta-Llama-3-8B-Instruct's chat template
 from csteer.engines.base import EngineOptions
 from csteer.engines.spec import EngineSpec
 from csteer.runtime.assemble import coach_profile
@@ -23,14 +24,6 @@ from csteer.runtime.settings import RunSettings, sandbox_limits
 from csteer.sandbox import Sandbox
 from tests.scripted import ScriptedEngine
 
-# Meta-Llama-3-8B-Instruct's chat template (the one CodeSteer-v1 was fine-tuned under)
-LLAMA3_TEMPLATE = (
-    "{% set loop_messages = messages %}{% for message in loop_messages %}"
-    "{% set content = '<|start_header_id|>' + message['role'] + '<|end_header_id|>\n\n'"
-    "+ message['content'] | trim + '<|eot_id|>' %}{% if loop.index0 == 0 %}"
-    "{% set content = bos_token + content %}{% endif %}{{ content }}{% endfor %}"
-    "{% if add_generation_prompt %}{{ '<|start_header_id|>assistant<|end_header_id|>\n\n' }}{% endif %}"
-)
 BOS = 0  # <|begin_of_text|> in the tiny vocabulary (tests/quantize/conftest.py)
 PROGRAM = "```python\nprint(6 * 7)\n```"
 CHECKER = "```python\nprint('Correct')\n```"
