@@ -92,8 +92,8 @@ def _scratch(argv: list[str]) -> tuple[str | None, list[str]]:
     return scratch, rest
 
 
-# the libraries the measured figures depend on (a fresh install that resolved newer onnxruntime and
-# optimum releases moved onnx_vs_optimum from 2.6 to 1.7): printed with every report
+# the libraries the measured figures depend on: printed with every report, and pinned in constraints.txt
+# (README's install and .ci/run use it) so a fresh install measures what docs/BENCHMARKS.md says
 MEASURED_LIBRARIES = (
     "llama-cpp-python",
     "onnxruntime",
@@ -118,6 +118,32 @@ def library_versions() -> dict[str, str]:
     return found
 
 
+def pinned_versions(path: Path | None = None) -> dict[str, str]:
+    """The `name==version` pins of constraints.txt (names normalised the way pip compares them)."""
+    path = path or Path(__file__).resolve().parent.parent / "constraints.txt"
+    pins = {}
+    for line in path.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if "==" in line:
+            name, pinned = line.split("==", 1)
+            pins[_normal(name)] = pinned.strip()
+    return pins
+
+
+def off_constraints(installed: dict[str, str], pins: dict[str, str]) -> list[str]:
+    """`name installed (pinned X)` for each measured library whose version is not the pinned one."""
+    off = []
+    for name, have in installed.items():
+        want = pins.get(_normal(name))
+        if want is not None and have.split("+", 1)[0] != want:  # 2.13.0+cpu is torch 2.13.0
+            off.append(f"{name} {have} (pinned {want})")
+    return off
+
+
+def _normal(name: str) -> str:
+    return name.strip().lower().replace("_", "-").replace(".", "-")
+
+
 def machine() -> str:
     return f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.system()}"
 
@@ -135,8 +161,12 @@ def main() -> None:
         print(f"benchmarks: {name} ...", file=sys.stderr, flush=True)
         results.append(run_case(name, quick, scratch))
     versions = library_versions()
+    off = off_constraints(versions, pinned_versions())
     for r in results:
         r.setdefault("library_versions", versions)
+        r.setdefault("off_constraints", off)
+    if off:  # figures from other versions are not comparable with docs/BENCHMARKS.md
+        print("benchmarks: not the versions in constraints.txt: " + ", ".join(off), file=sys.stderr)
     if as_json:
         print(json.dumps(results, indent=2))
         return
