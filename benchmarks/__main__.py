@@ -119,29 +119,44 @@ def library_versions() -> dict[str, str]:
 
 
 def pinned_versions(path: Path | None = None) -> dict[str, str]:
-    """The `name==version` pins of constraints.txt (names normalised the way pip compares them)."""
+    """The `name==version` pins of constraints.txt, by canonical package name."""
+    from packaging.requirements import Requirement
+
     path = path or Path(__file__).resolve().parent.parent / "constraints.txt"
     pins = {}
     for line in path.read_text().splitlines():
         line = line.split("#", 1)[0].strip()
-        if "==" in line:
-            name, pinned = line.split("==", 1)
-            pins[_normal(name)] = pinned.strip()
+        if not line:
+            continue
+        req = Requirement(line)
+        exact = [spec.version for spec in req.specifier if spec.operator == "=="]
+        if exact:
+            pins[canonical(req.name)] = exact[0]
     return pins
 
 
 def off_constraints(installed: dict[str, str], pins: dict[str, str]) -> list[str]:
     """`name installed (pinned X)` for each measured library whose version is not the pinned one."""
+    from packaging.version import InvalidVersion, Version
+
     off = []
     for name, have in installed.items():
-        want = pins.get(_normal(name))
-        if want is not None and have.split("+", 1)[0] != want:  # 2.13.0+cpu is torch 2.13.0
+        want = pins.get(canonical(name))
+        if want is None:
+            continue
+        try:
+            same = Version(have).public == Version(want).public  # 2.13.0+cpu is torch 2.13.0
+        except InvalidVersion:  # "not installed"
+            same = False
+        if not same:
             off.append(f"{name} {have} (pinned {want})")
     return off
 
 
-def _normal(name: str) -> str:
-    return name.strip().lower().replace("_", "-").replace(".", "-")
+def canonical(name: str) -> str:
+    from packaging.utils import canonicalize_name
+
+    return str(canonicalize_name(name))
 
 
 def machine() -> str:

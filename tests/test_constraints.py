@@ -11,7 +11,7 @@ import pytest
 
 from benchmarks.__main__ import (
     MEASURED_LIBRARIES,
-    _normal,
+    canonical,
     library_versions,
     off_constraints,
     pinned_versions,
@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_every_measured_library_is_pinned() -> None:
     pins = pinned_versions()
-    assert {_normal(n) for n in MEASURED_LIBRARIES} <= set(pins), "a measured library has no pin"
+    assert {canonical(n) for n in MEASURED_LIBRARIES} <= set(pins), "a measured library has no pin"
 
 
 def test_pins_agree_with_pyproject() -> None:
@@ -36,8 +36,8 @@ def test_pins_agree_with_pyproject() -> None:
     pins = pinned_versions()
     for spec in wanted:
         exact = re.match(r"^([A-Za-z0-9_.\-]+)(?:\[[^\]]*\])?==([^;\s]+)", spec)
-        if exact and _normal(exact[1]) in pins:
-            assert pins[_normal(exact[1])] == exact[2], spec
+        if exact and canonical(exact[1]) in pins:
+            assert pins[canonical(exact[1])] == exact[2], spec
 
 
 def test_install_lines_use_the_constraints() -> None:
