@@ -38,17 +38,25 @@ def measure(quick: bool) -> dict[str, Any]:
     assembly = Assembly(settings, notify=lambda _m: None, coach_needed=True)
     load_s = time.perf_counter() - start
     rows: dict[str, list[tuple[str, bool, float, str | None]]] = {m: [] for m in METHODS}
+    runs: dict[str, list[dict[str, Any]]] = {m: [] for m in METHODS}  # per question, for the --json record
     for i, q in enumerate(questions):
         order = METHODS if i % 2 == 0 else tuple(reversed(METHODS))
         for method in order:
             loop = assembly.loop(settings.with_changes(policy=method))
             began = time.perf_counter()
+            turns, phases = 0, {}
             try:
-                answer = loop.run(q.question).answer
+                run = loop.run(q.question)
+                answer, turns, phases = run.answer, len(run.turns), run.phases
             except Exception as err:  # a crash is a miss, reported with its reason
                 answer = None
                 print(f"everyday: {method} {q.id}: {type(err).__name__}: {err}", file=sys.stderr)
-            rows[method].append((q.id, correct(answer, q.answer), time.perf_counter() - began, answer))
+            seconds = time.perf_counter() - began
+            ok = correct(answer, q.answer)
+            rows[method].append((q.id, ok, seconds, answer))
+            runs[method].append(
+                {"id": q.id, "ok": ok, "s": round(seconds, 2), "answer": answer, "turns": turns, "phases": phases}
+            )
         print(f"everyday: {i + 1}/{len(questions)} {q.id}", file=sys.stderr, flush=True)
     summary = {
         m: {
@@ -77,6 +85,7 @@ def measure(quick: bool) -> dict[str, Any]:
         "met": met,
         "load_s": round(load_s, 2),
         "methods": summary,
+        "runs": runs,
         "versions": versions,
         "note": (
             f"{len(questions)} questions; "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from csteer.engines.base import Notify
 from csteer.runtime.assemble import build_loop
 from csteer.runtime.loop import TraceFn
@@ -18,7 +20,11 @@ def answer_question(
     log: bool = True,
 ) -> Run:
     """Answer `question` with a steered task model; the run is appended to the run log unless `log` is off."""
-    run = build_loop(settings or RunSettings(), notify, trace).run(question)
+    started = time.perf_counter()
+    loop = build_loop(settings or RunSettings(), notify, trace)
+    load_s = time.perf_counter() - started  # model load and sandbox setup; not part of run.seconds
+    run = loop.run(question)
+    run.phases = {"load": round(load_s, 3), **run.phases}
     if log:
         _log(run, notify)
     return run

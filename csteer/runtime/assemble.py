@@ -149,6 +149,8 @@ class Assembly:
         self, settings: RunSettings, notify: Notify | None = None, *, coach_needed: bool | None = None
     ) -> None:
         self.settings = settings
+        self.sandbox = Sandbox(settings.limits())
+        self.sandbox.prepare()  # the jail probe and warm pool start while the models load
         options = settings.engine_options(notify)
         self.task_spec = resolve(settings.model, notify)
         self.task = create_engine(self.task_spec, options, kind=settings.task_kind)
@@ -162,7 +164,6 @@ class Assembly:
                 settings.profile, self.coach_spec, self.coach, settings.profile_file, options.notify
             )
         self._notify = options.notify
-        self.sandbox = Sandbox(settings.limits())
 
     @property
     def local_models(self) -> list[str]:

@@ -13,6 +13,7 @@ of these a run follows is read off its Policy (csteer.runtime.policies), never o
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from csteer.runtime.checkers import (
     reference_summary,
     symbolic_check,
 )
+from csteer.runtime.clock import PhaseClock
 from csteer.runtime.extract import final_answer, python_code
 from csteer.runtime.profile_data import resolve_sampling
 from csteer.runtime.record import Candidate, Run, SelfCheck, SymbolicReport, Turn
@@ -89,6 +91,7 @@ class SteeringLoop:
         self.sandbox = sandbox
         self.trace = trace or (lambda _msg: None)
         self.candidates = self.settings.candidates or 1
+        self.clock = PhaseClock()  # the current run's; run() starts a new one
 
     # --- one question ---------------------------------------------------------------------------------
     def run(self, question: str) -> Run:
@@ -103,6 +106,7 @@ class SteeringLoop:
             coach_model=self.coach.name if self.coach else None,
         )
         start = time.perf_counter()
+        self.clock = PhaseClock()
         session = TaskSession(self.task, question, cfg.task_max_tokens, cfg.temperature, cfg.seed)
         if self.interface is not None:
             session.first_layout = self.interface.layout["task_first"]
@@ -118,6 +122,7 @@ class SteeringLoop:
             run.seconds = time.perf_counter() - start
             run.task_tokens = sum(t.task_tokens for t in run.turns)
             run.coach_tokens = sum(t.coach_tokens for t in run.turns)
+            run.phases = self.clock.totals()
             if self.profile is not None and self.profile.final_answer == "last-turn":
                 run.answer = run.turns[-1].answer if run.turns else None  # as the reference: the last one
             else:
@@ -145,20 +150,23 @@ class SteeringLoop:
             top_p=sampling.top_p,
             top_k=sampling.top_k,
         )
-        decision = coach.first()
+        with self.clock.phase("coach"):
+            decision = coach.first()
         if decision.action.stops:  # a stop before any attempt means: let the model answer once
             decision.action = Action("code")
         turn = self._attempt(run, session, 0, Step.from_decision(decision))
         for index in range(1, cfg.max_turns + 1):
             if self.interface is not None and cfg.self_check:
-                self._reference_check(session, turn)  # every reviewed turn, over the whole response
+                with self.clock.phase("check"):
+                    self._reference_check(session, turn)  # every reviewed turn, over the whole response
             if self.profile.evidence_gate:
                 turn.withheld = withheld_because(turn)
                 if self.candidates > 1 and (repeated := repetition_stop(run.turns)) is not None:
                     run.stop_reason = repeated
                     return
             kinds = retry_kinds(run.turns) if turn.withheld else REVIEW_KINDS
-            decision = coach.review(*self._report(turn), kinds=kinds)
+            with self.clock.phase("coach"):
+                decision = coach.review(*self._report(turn), kinds=kinds)
             if turn.withheld and decision.action.kind in ("code", "text") and not decision.action.guidance:
                 # the retry names what went wrong, then asks as usual
                 standard = prompts.guidance_text(decision.action.kind)
@@ -202,12 +210,14 @@ class SteeringLoop:
         if self.candidates > 1 and step.action.kind in ("code", "text"):
             self._vote(session, guidance, program, turn)
         else:
-            reply = session.draft(guidance, program=program)
+            with self.clock.phase("draft"):
+                reply = session.draft(guidance, program=program)
             session.record(guidance, reply.text)
             turn.task_text, turn.task_tokens = reply.text, reply.usage.total_tokens
             turn.code = python_code(reply.text)
             if turn.code is not None:
-                turn.execution = self.sandbox.run(turn.code)
+                with self.clock.phase("sandbox"):
+                    turn.execution = self.sandbox.run(turn.code)
             turn.answer = final_answer(reply.text, turn.execution.stdout if turn.execution else None)
         if turn.execution is not None:
             self.trace(
@@ -218,7 +228,8 @@ class SteeringLoop:
             turn.symbolic = SymbolicReport(report.score, report.summary(), report.hard_coded)
         answer_check = self.policy.steered and self.interface is None  # trained coach: _reference_check
         if self.settings.self_check and turn.answer is not None and answer_check and not unanimous(turn):
-            turn.self_check, check_tokens = self._self_check(session, turn.answer)
+            with self.clock.phase("check"):
+                turn.self_check, check_tokens = self._self_check(session, turn.answer)
             turn.task_tokens += check_tokens
             self.trace(f"turn {index}: self-check -> {turn.self_check.verdict[:80]!r}")
         self.trace(f"turn {index}: answer = {turn.answer!r}")
@@ -228,8 +239,9 @@ class SteeringLoop:
 
     def _try(self, text: str, program: bool, question: str) -> tuple[Candidate, Result | None]:
         """Run one reply's program (if any) and read its answer. program=True: the reply had to be a
-        program; one that is missing, does not parse, copies the template or (base task models, which
-        are shown examples) copies an example's numbers or words is rejected unrun."""
+        program; one that is missing, does not parse, copies the template, only hands back a value of
+        the question, or (base task models, which are shown examples) copies an example's numbers or
+        words is rejected unrun."""
         code = python_code(text)
         if program and (why := screen_program(code)) is not None:
             return Candidate(None, "rejected", why, code), None
@@ -238,13 +250,16 @@ class SteeringLoop:
                 examples = [shot.question for shot in shots.select(question)]
                 if (why := vote.copies_example(code, question, examples)) is not None:
                     return Candidate(None, "rejected", why, code), None
+            if (why := vote.echoes_question(code, question)) is not None:
+                return Candidate(None, "rejected", why, code), None
             code = vote.add_missing_imports(code)
         if code is None:
             answer = final_answer(text, None)
             if answer is None:
                 return Candidate(None, "text", "no marked answer in the text"), None
             return Candidate(vote.conform(answer, question), "text"), None
-        result = self.sandbox.run(code)
+        with self.clock.phase("sandbox"):
+            result = self.sandbox.run(code)
         answer = final_answer(text, result.stdout)
         if result.status != "ok":
             return Candidate(None, result.status, _last_line(result.stderr, result.status, 200), code), result
@@ -256,7 +271,7 @@ class SteeringLoop:
 
     def _vote(self, session: TaskSession, guidance: str, program: bool, turn: Turn) -> None:
         """Sample and vote: draw candidates in rounds until `candidates` of them answer or one answer
-        holds a majority of that many, at most twice as many draws. Each round draws the fewest that
+        holds a majority of that many, at most twice as many draws (as many when none has answered). Each round draws the fewest that
         could settle the vote, and runs each program in the warm pool while the next is drafted; the
         decisions fall between rounds, so a seeded run draws the same candidates every time. The first
         draw is the run's own (greedy by default), the rest are sampled with fixed seeds."""
@@ -270,15 +285,18 @@ class SteeringLoop:
                 _, top, votes = vote.tally(done)
                 if votes >= wanted or top >= majority:
                     break
+                if len(drawn) >= wanted and votes == 0:  # as many draws as asked, not one vote: more of
+                    break  # the same prompt will not do better; the coach retries with the failure named
                 batch = min(max(1, min(majority - top, wanted - votes)), 2 * wanted - len(drawn))
                 for _ in range(batch):
                     first = not drawn
-                    reply = session.draft(
-                        guidance,
-                        program=program,
-                        temperature=cfg.temperature if first else max(cfg.temperature, VOTE_TEMPERATURE),
-                        seed=seed0 + len(drawn),
-                    )
+                    with self.clock.phase("draft"):
+                        reply = session.draft(
+                            guidance,
+                            program=program,
+                            temperature=cfg.temperature if first else max(cfg.temperature, VOTE_TEMPERATURE),
+                            seed=seed0 + len(drawn),
+                        )
                     turn.task_tokens += reply.usage.total_tokens
                     drawn.append((reply.text, pool.submit(self._try, reply.text, program, session.question)))
         results = [(text, *future.result()) for text, future in drawn]
@@ -383,6 +401,10 @@ def withheld_because(turn: Turn) -> str | None:
     if turn.execution is not None and turn.execution.status != "ok" and turn.answer is None:
         return f"failed ({_last_line(turn.execution.stderr, turn.execution.status)})"
     if turn.answer is None:
+        reasons = Counter(c.reason[:100] for c in turn.candidates if c.reason)
+        if reasons:  # the retry's guidance names what went wrong, most frequent first
+            said = "; ".join(reason for reason, _ in reasons.most_common(3))
+            return f"gave no answer ({len(turn.candidates)} attempts: {said})"
         return "gave no answer"
     if turn.agreement is not None and turn.agreement < AGREEMENT_TO_RETURN:
         _, agreeing, votes = vote.tally(turn.candidates)

@@ -258,9 +258,9 @@ def _coach_transcript(question: str, reviews: list[tuple[str, str]]) -> str:
                 parts.append(f"{seen}\n")
             parts.append(f"Decision: {decision}\n")
         parts.append("\n")
-    # first decisions on the everyday questions closest to this one (the same choice as the task model's
-    # examples): a question like a text example leans to Text, one like a program example to Code
-    for shot in shots.select(question):
+    # first decisions on the everyday questions closest to this one, as many code as text examples: a
+    # question like a text example leans to Text, one like a program example to Code
+    for shot in shots.select_for_choice(question):
         parts.append(
             f"Question: {shot.question}\nDecision: {'<<<Code>>>' if shot.is_code else '<<<Text>>>'}\n\n"
         )

@@ -83,6 +83,9 @@ class Run:
     task_tokens: int = 0
     coach_tokens: int = 0
     seconds: float = 0.0
+    # seconds per phase (csteer.runtime.clock.PHASES: load, coach, draft, sandbox, check); sandbox runs
+    # overlap drafting, so these can add up to more than `seconds`. "load" is set by callers that load
+    phases: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

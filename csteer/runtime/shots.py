@@ -250,3 +250,39 @@ def select(question: str, count: int = SHOTS_PER_PROMPT, pool: tuple[Shot, ...] 
             other = next(i for i in ranked if pool[i].is_code == is_code)
             chosen = [*chosen[: count - 1], other] if len(chosen) >= count else [*chosen, other]
     return [pool[i] for i in sorted(chosen, key=lambda i: (score[i], -extra[i], -i))]
+
+
+CHOICE_SHOTS_PER_KIND = 3
+
+
+def select_for_choice(question: str, per_kind: int = CHOICE_SHOTS_PER_KIND) -> list[Shot]:
+    """The coach's first-decision examples: the `per_kind` closest code examples and as many text ones,
+    closest last. Both kinds are always shown in equal number, so the decision follows which kind of
+    example the question resembles rather than how many of each the pool holds; a question that names a
+    number also shares a word with every example that names one (numbers are what programs compute on)."""
+    wanted = _choice_words(question)
+
+    def closeness(shot: Shot) -> float:
+        shared = wanted & _choice_words(shot.question)
+        return sum(_CHOICE_WEIGHTS.get(w, 0.0) for w in shared)
+
+    chosen: list[tuple[float, int, Shot]] = []
+    for is_code in (True, False):
+        kind = [(closeness(shot), -i, shot) for i, shot in enumerate(POOL) if shot.is_code == is_code]
+        chosen += sorted(kind, key=lambda t: (t[0], t[1]), reverse=True)[:per_kind]
+    return [shot for _, _, shot in sorted(chosen, key=lambda t: (t[0], t[1]))]
+
+
+def _choice_words(text: str) -> set[str]:
+    return _words(text) | ({"<number>"} if re.search(r"\d", text) else set())
+
+
+def _choice_weights() -> dict[str, float]:
+    counts: dict[str, int] = {}
+    for shot in POOL:
+        for word in _choice_words(shot.question):
+            counts[word] = counts.get(word, 0) + 1
+    return {word: math.log((1 + len(POOL)) / count) for word, count in counts.items()}
+
+
+_CHOICE_WEIGHTS = _choice_weights()

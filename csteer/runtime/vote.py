@@ -96,6 +96,36 @@ def copies_example(code: str, question: str, examples: list[str]) -> str | None:
     return None
 
 
+def echoes_question(code: str, question: str) -> str | None:
+    """Why a program only hands back a value the question already states (None: it computes): every
+    assignment to `answer` is a bare constant that the question names ("What is 10 factorial?" answered
+    `answer = 10`, "Reverse the string stressed." `answer = 'stressed'`). A constant the question does
+    not name is left alone: it may be a fact the model knows ("How many days are in a week?" -> 7)."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return None
+    values = []
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(isinstance(t, ast.Name) and t.id == "answer" for t in targets):
+                if isinstance(node, ast.AugAssign) or not isinstance(node.value, ast.Constant):
+                    return None  # computed somewhere
+                values.append(node.value.value)
+    if not values:
+        return None
+    asked = {normalise(n) for n in _NUMBER.findall(question)} | set(re.findall(r"[a-z]+", question.lower()))
+    for value in values:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float, str))
+            or normalise(str(value)) not in asked
+        ):
+            return None
+    return f"hands back {values[-1]!r} from the question instead of computing the answer"
+
+
 def conform(answer: str, question: str) -> str:
     """The answer in the form the question asks for: a program's True/False becomes yes/no when the
     question says "yes or no"."""

@@ -62,6 +62,26 @@ class Sandbox:
         self.allowed_imports = sorted(allowed_imports) if allowed_imports is not None else None
         self.use_pool = pool
 
+    def prepare(self) -> None:
+        """Probe the jail and start the warm pool in the background, so the first program does not wait
+        for them (about a second on a small machine): a caller that will run code calls this before its
+        slow setup (loading a model). Idempotent; failures surface, as without it, on the first run."""
+        global _preparing
+        if not sys.platform.startswith("linux") or not self.use_pool or self.plan is not None:
+            return
+        with _prepare_lock:
+            if _preparing is not None:
+                return
+
+            def warm_up() -> None:
+                from csteer.sandbox import pool, probe
+
+                probe.probe()
+                pool.get_pool()
+
+            _preparing = threading.Thread(target=warm_up, name="csteer-sandbox-prepare", daemon=True)
+            _preparing.start()
+
     def run(self, code: str, stdin: str | None = None) -> Result:
         start = time.monotonic()
         if not isinstance(code, str) or len(code) > policy_mod.MAX_SOURCE_CHARS:
@@ -101,6 +121,8 @@ class Sandbox:
 
 
 _stats = threading.local()
+_prepare_lock = threading.Lock()
+_preparing: threading.Thread | None = None  # the one background warm-up of this process
 
 
 def last_job_stats() -> dict[str, Any]:

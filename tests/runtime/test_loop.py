@@ -50,6 +50,10 @@ def test_codesteer_returns_the_checked_answer(sandbox: Sandbox) -> None:
     # the record serialises with the same keys as before (the CLI's --json, the run log)
     record = run.to_dict()["turns"][0]
     assert record["execution"]["status"] == "ok" and record["self_check"]["correct"] is True
+    # where the seconds went: every phase this run had, none it did not; the serial ones within the run
+    phases = run.to_dict()["phases"]
+    assert set(phases) == {"coach", "draft", "sandbox", "check"} and all(s > 0 for s in phases.values())
+    assert phases["coach"] + phases["draft"] + phases["check"] <= run.seconds
 
 
 def test_guidance_reaches_task_model_and_max_turns_bounds(sandbox: Sandbox) -> None:

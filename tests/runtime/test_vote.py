@@ -14,6 +14,7 @@ from csteer.runtime.vote import (
     add_missing_imports,
     conform,
     copies_example,
+    echoes_question,
     is_template,
     normalise,
     screen_program,
@@ -27,6 +28,7 @@ WRONG = "print(f'<<<{6 + 7}>>>')"
 BROKEN = "print(f'<<{6 * 7>>>}')"  # the mangled marker the embedded model writes: a syntax error
 CRASH = "print(undefined_name)"
 TEMPLATE = "print('<<<answer>>>')"
+ECHO = "answer = 6\nprint(f'<<<{answer}>>>')"  # a number of the question handed back
 UNFORMATTED = "answer = 6 * 7\nprint('<<<{answer}>>>')"  # the f forgotten: prints the template
 CHECK_OK = "print('Correct')"
 CHECK_WRONG = "print('Wrong: it is 13')"
@@ -90,19 +92,34 @@ def test_a_settled_vote_stops_drawing(sandbox: Sandbox) -> None:
 
 
 def test_draws_are_bounded_and_a_turn_without_votes_is_withheld(sandbox: Sandbox) -> None:
-    task = base_task([TEMPLATE, CRASH] * 2 + [RIGHT] * 4)
+    task = base_task([TEMPLATE, ECHO] + [RIGHT] * 4)
     coach = ScriptedEngine(kind="base", choices=[0, 0, 0], name="coach")  # Code, (Code), Return Answer
     run = loop(task, coach, sandbox, candidates=2, max_turns=2).run("What is 6 * 7?")
     first = run.turns[0]
-    assert len(first.candidates) == 4  # twice the votes wanted, then the turn gives up
-    assert [c.status for c in first.candidates] == ["rejected", "error", "rejected", "error"]
-    assert "template" in first.candidates[0].reason and "NameError" in first.candidates[1].reason
-    assert first.answer is None and first.withheld == "gave no answer"
+    assert len(first.candidates) == 2  # as many draws as votes wanted and not one vote: the turn gives up
+    assert [c.status for c in first.candidates] == ["rejected", "rejected"]
+    assert "template" in first.candidates[0].reason
+    assert "hands back 6 from the question" in first.candidates[1].reason
+    reason = (
+        "gave no answer (2 attempts: copies the answer template literally; "
+        "hands back 6 from the question instead of computing the answer)"
+    )
+    assert first.answer is None and first.withheld == reason
     # the coach could only choose a retry: its options had no Return Answer, and the retry names why
     options = coach.calls[1].options
     assert options is not None and not any("Return Answer" in o for o in options)
-    assert run.turns[1].guidance == f"The previous attempt gave no answer. {CODE_PROMPT}"
+    assert run.turns[1].guidance == f"The previous attempt {reason}. {CODE_PROMPT}"
     assert run.answer == "42" and run.stop_reason == "return_answer"
+
+
+def test_draws_go_on_while_short_of_a_majority(sandbox: Sandbox) -> None:
+    task = base_task([TEMPLATE, RIGHT, CRASH, ECHO, RIGHT, RIGHT])
+    coach = ScriptedEngine(kind="base", choices=[0, 0], name="coach")
+    run = loop(task, coach, sandbox, candidates=3, max_turns=1).run("What is 6 * 7?")
+    first = run.turns[0]
+    # two agreeing votes settle three wanted; the failed draws in between are replaced, not counted
+    assert len(first.candidates) == 5 and first.answer == "42" and first.agreement == 1.0
+    assert "NameError" in first.candidates[2].reason
 
 
 def test_a_checked_wrong_answer_is_not_returned_while_turns_are_left(sandbox: Sandbox) -> None:
@@ -238,3 +255,15 @@ def test_a_free_reply_that_stopped_inside_its_program_is_closed() -> None:
     assert stopped.text == f"```python\nanswer = 6 * 7\n{MARKER_LINE}{PROGRAM_CLOSE}"
     assert session.draft(CODE_PROMPT).text == "It is 42. <<<42>>>"  # a text reply: as it came
     assert session.draft(CODE_PROMPT).text == "```python\nx = 1\n"  # no answer assigned: as it came
+
+
+def test_a_program_that_hands_back_the_questions_own_value_is_an_echo() -> None:
+    assert echoes_question("import math\nanswer = 10", "What is 10 factorial?") is not None
+    assert echoes_question("answer = 'stressed'", "Reverse the string stressed.") is not None
+    assert echoes_question("answer = 1764.0", "What is the square root of 1764?") is not None
+    # computed, or a constant the question does not name (a fact the model knows): not an echo
+    assert echoes_question("import math\nanswer = math.factorial(10)", "What is 10 factorial?") is None
+    assert echoes_question("answer = 'stressed'[::-1]", "Reverse the string stressed.") is None
+    assert echoes_question("answer = 7", "How many days are in a week?") is None
+    assert echoes_question("answer = 10\nanswer += 1", "What is 10 plus 1?") is None
+    assert echoes_question("print(10)", "What is 10 factorial?") is None  # no `answer`: not judged here

@@ -193,6 +193,38 @@ def _alive(pid: int) -> bool:
         return False
 
 
+def test_prepare_starts_the_warm_worker_before_any_job(tmp_path) -> None:
+    """`prepare()` (called while models load) leaves a running warm worker behind without running a job;
+    a fresh process, so no earlier test's pool counts."""
+    script = tmp_path / "prepare.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import time
+            from csteer.sandbox import Sandbox, pool
+            box = Sandbox()
+            assert pool._pool is None
+            box.prepare()
+            box.prepare()  # once per process
+            deadline = time.monotonic() + 60
+            while pool._pool is None and time.monotonic() < deadline:
+                time.sleep(0.05)
+            print(pool._pool.proc.pid, pool._pool.jobs, flush=True)
+            print(box.run("print(6 * 7)").stdout, end="")
+            """
+        )
+    )
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr[-500:]
+    pid, jobs, answer = out.stdout.split()
+    assert jobs == "0" and answer == "42"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _alive(int(pid)):
+        time.sleep(0.1)
+    assert not _alive(int(pid))  # and the worker went with its caller
+
+
 def test_jobs_cannot_signal_each_other(raw_sandbox: Sandbox) -> None:
     """Concurrent jobs run as different uids (or in pid namespaces): a job sending SIGKILL to the other
     job's pid, to every pid near its own and to -1 hits nothing."""
