@@ -55,7 +55,14 @@ def measure(quick: bool) -> dict[str, Any]:
             ok = correct(answer, q.answer)
             rows[method].append((q.id, ok, seconds, answer))
             runs[method].append(
-                {"id": q.id, "ok": ok, "s": round(seconds, 2), "answer": answer, "turns": turns, "phases": phases}
+                {
+                    "id": q.id,
+                    "ok": ok,
+                    "s": round(seconds, 2),
+                    "answer": answer,
+                    "turns": turns,
+                    "phases": phases,
+                }
             )
         print(f"everyday: {i + 1}/{len(questions)} {q.id}", file=sys.stderr, flush=True)
     summary = {
