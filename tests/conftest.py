@@ -15,6 +15,12 @@ if os.environ.get("CI"):
     settings.load_profile("ci")
 
 
+# llama.cpp engines keep their KV slot store on disk (csteer.engines.kv_store) under CSTEER_HOME, which
+# most tests do not isolate: off for the session, so no test reads another's conversations or writes the
+# user's folder. tests/engines/test_kv_store.py turns it on, each time in a home of its own.
+os.environ["CSTEER_NO_KV_CACHE"] = "1"
+
+
 @pytest.fixture(scope="session")
 def embedded_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The embedded Gemma 3 270M GGUF, assembled from its PyPI package into a session-wide store."""

@@ -12,16 +12,19 @@ Three things matter for speed on small machines:
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import ctypes
 import math
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
+from csteer.engines import kv_store
 from csteer.engines.base import Choice, Completion, EngineOptions, Message, Timing, Usage
 from csteer.engines.threads import choose_threads
 from csteer.errors import CsteerError
@@ -145,6 +148,12 @@ class LlamaCppEngine:
         self.kind = kind or ("instruct" if self.llm.metadata.get("tokenizer.chat_template") else "base")
         self._bos_text = ""
         self._formatter = self._chat_formatter()
+        # the slot store on disk (kv_store): read on first use, written when the engine closes or the
+        # process exits, so a cold `csteer ask` reuses what the previous one evaluated
+        self._disk = kv_store.cache_file(path) if kv_store.enabled() else None
+        self._disk_read = False
+        if self._disk is not None:
+            atexit.register(_persist_at_exit, weakref.ref(self))  # weak: a dropped engine is freed
 
     # --- prompt rendering ---------------------------------------------------------------------------
     def _chat_formatter(self) -> Any:
@@ -185,19 +194,46 @@ class LlamaCppEngine:
             n += 1
         return n
 
-    def _save_live(self) -> None:
+    def _snapshot_live(self) -> _Slot | None:
         import llama_cpp
 
         n = self.llm.n_tokens
         if n == 0:
-            return
+            return None
         ctx = self.llm._ctx.ctx
         size = llama_cpp.llama_state_seq_get_size(ctx, 0)
         buf = (ctypes.c_uint8 * size)()
         written = llama_cpp.llama_state_seq_get_data(ctx, buf, size, 0)
         # string_at copies the bytes in C; slicing a ctypes array would build a Python list of ints
-        self._slots.append(_Slot(self.llm.input_ids[:n].tolist(), ctypes.string_at(buf, written)))
-        del self._slots[:-MAX_SLOTS]
+        return _Slot(self.llm.input_ids[:n].tolist(), ctypes.string_at(buf, written))
+
+    def _save_live(self) -> None:
+        slot = self._snapshot_live()
+        if slot is not None:
+            self._slots.append(slot)
+            del self._slots[:-MAX_SLOTS]
+
+    def _read_disk(self) -> None:
+        """The saved conversations of earlier processes become this one's first slots (once)."""
+        self._disk_read = True
+        if self._disk is not None:
+            saved = [_Slot(tokens, state) for tokens, state in kv_store.load(self._disk, self.n_ctx)]
+            self._slots = [*saved[:MAX_SLOTS][::-1], *self._slots][-MAX_SLOTS:]  # newest last
+
+    def persist(self) -> None:
+        """Write the live context and the slot store to disk (best effort: a cache that cannot be
+        written costs the next process its head start, nothing else)."""
+        if self._disk is None or getattr(self, "llm", None) is None:
+            return
+        with self._lock:
+            if not self._disk_read:
+                self._read_disk()  # keep what earlier processes saved when this one evaluated nothing
+            live = self._snapshot_live()
+            newest_first = ([live] if live is not None else []) + self._slots[::-1]
+            try:
+                kv_store.save(self._disk, [(slot.tokens, slot.state) for slot in newest_first])
+            except OSError:
+                pass
 
     def _restore(self, slot: _Slot) -> None:
         import llama_cpp
@@ -214,6 +250,8 @@ class LlamaCppEngine:
 
     def _prepare_context(self, tokens: list[int]) -> int:
         """Swap in the saved conversation that shares the longest prefix with `tokens`; return reused count."""
+        if not self._disk_read:
+            self._read_disk()
         n_live = self.llm.n_tokens
         live = self._common_prefix(self.llm.input_ids[:n_live].tolist(), tokens)
         best, best_len = None, live
@@ -225,8 +263,11 @@ class LlamaCppEngine:
         if swap and best is not None:
             # taken out before the live context is saved: saving trims the store and could evict it
             self._slots.remove(best)
-        # the live context holds another conversation that this call would overwrite: keep it
-        if n_live - live >= MIN_SWAP_GAIN:
+        # the live context holds another conversation that this call would overwrite: keep it. Not when
+        # this call goes on with most of it (another draft of the same prompt, the next turn): what it
+        # overwrites is a discarded reply, and a slot of it would only evict a real conversation
+        continues_live = not swap and 2 * live >= n_live
+        if n_live - live >= MIN_SWAP_GAIN and not continues_live:
             self._save_live()
         if swap and best is not None:
             self._restore(best)
@@ -358,10 +399,17 @@ class LlamaCppEngine:
         return np.ctypeslib.as_array(ptr, shape=(self.llm.n_vocab(),)).astype(np.float64)
 
     def close(self) -> None:
+        self.persist()
         llm = getattr(self, "llm", None)
         if llm is not None:
             llm.close()
             self.llm = None  # type: ignore[assignment]
+
+
+def _persist_at_exit(ref: weakref.ref[LlamaCppEngine]) -> None:
+    engine = ref()
+    if engine is not None:
+        engine.persist()
 
 
 def _logsumexp(np: Any, x: Any) -> float:

@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from csteer.engines.base import Engine, Notify
+from csteer.engines.base import Engine, EngineOptions, Notify
 from csteer.engines.spec import EngineSpec, create_engine
+from csteer.engines.threads import choose_threads
 from csteer.errors import UsageError
 from csteer.models.resolve import resolve
 from csteer.runtime import profile_data, prompts
@@ -149,21 +150,32 @@ class Assembly:
         self, settings: RunSettings, notify: Notify | None = None, *, coach_needed: bool | None = None
     ) -> None:
         self.settings = settings
-        self.sandbox = Sandbox(settings.limits())
-        self.sandbox.prepare()  # the jail probe and warm pool start while the models load
         options = settings.engine_options(notify)
         self.task_spec = resolve(settings.model, notify)
-        self.task = create_engine(self.task_spec, options, kind=settings.task_kind)
         self.coach: Engine | None = None
         self.coach_spec: EngineSpec | None = None
         self.profile: prompts.CoachProfile | None = None
+        self.sandbox = Sandbox(settings.limits())
+        # the jail probe and warm pool start in the background while the models load; a local model's
+        # thread count counts idle cores, so it is chosen first (the warm-up keeps a core busy)
+        if self.task_spec.is_local:
+            options = self._with_threads(options)
+            self.sandbox.prepare()
+        self.task = create_engine(self.task_spec, options, kind=settings.task_kind)
         if settings.policy_def.needs_coach_model if coach_needed is None else coach_needed:
             self.coach_spec = resolve(settings.coach, notify)
+            if self.coach_spec.is_local:
+                options = self._with_threads(options)
             self.coach = create_engine(self.coach_spec, options, kind=settings.coach_kind)
             self.profile = coach_profile(
                 settings.profile, self.coach_spec, self.coach, settings.profile_file, options.notify
             )
         self._notify = options.notify
+        self.sandbox.prepare()  # (already started when the task model is local)
+
+    @staticmethod
+    def _with_threads(options: EngineOptions) -> EngineOptions:
+        return options if options.threads is not None else replace(options, threads=choose_threads())
 
     @property
     def local_models(self) -> list[str]:

@@ -42,3 +42,21 @@ def test_restoring_the_oldest_slot_of_a_full_store(embedded_gguf: Path) -> None:
             fresh.close()
     finally:
         engine.close()
+
+
+def test_redrafting_one_prompt_keeps_the_other_conversations_slot(embedded_gguf: Path) -> None:
+    """Sample and vote drafts one prompt several times: each draft overwrites only the last one's reply,
+    which is not worth a slot; the coach's conversation must survive any number of them."""
+    engine = LlamaCppEngine(str(embedded_gguf), EngineOptions(n_ctx=2048, threads=2))
+    try:
+        coach = _prompt(TOPICS[0], 0)
+        engine.chat(coach, max_tokens=1)
+        for seed in range(MAX_SLOTS + 2):  # more drafts than the store has slots
+            engine.chat(_prompt(TOPICS[1], 0), max_tokens=24, temperature=0.8, seed=seed)
+        assert len(engine._slots) == 1  # the coach's, not one per discarded draft
+        grown = [{"role": "user", "content": coach[0]["content"] + " And one more word."}]
+        again = engine.chat(grown, max_tokens=1)
+        assert again.usage.evaluated_prompt_tokens is not None
+        assert again.usage.evaluated_prompt_tokens < again.usage.prompt_tokens // 4
+    finally:
+        engine.close()

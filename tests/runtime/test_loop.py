@@ -52,7 +52,8 @@ def test_codesteer_returns_the_checked_answer(sandbox: Sandbox) -> None:
     assert record["execution"]["status"] == "ok" and record["self_check"]["correct"] is True
     # where the seconds went: every phase this run had, none it did not; the serial ones within the run
     phases = run.to_dict()["phases"]
-    assert set(phases) == {"coach", "draft", "sandbox", "check"} and all(s > 0 for s in phases.values())
+    assert set(phases) == {"coach", "draft", "sandbox", "check"}
+    assert phases["sandbox"] > 0 and phases["check"] > 0  # real programs (the models are scripted)
     assert phases["coach"] + phases["draft"] + phases["check"] <= run.seconds
 
 
