@@ -29,6 +29,7 @@ CASES = [
     "ask_warm",
     "serve_throughput",
     "everyday",
+    "everyday_holdout",
 ]
 # run only when named; each needs --scratch DIR (handed to the case in SCRATCH_ENV)
 MANUAL = {"coach_8b": "a folder with about 40 GB free for the 8B-shaped checkpoint and its GGUF"}

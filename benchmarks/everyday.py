@@ -24,12 +24,12 @@ METHODS = ("codesteer", "all-code", "only-question")
 QUESTIONS = Path(__file__).resolve().parent.parent / "tests" / "data" / "everyday.jsonl"
 
 
-def measure(quick: bool) -> dict[str, Any]:
+def measure(quick: bool, questions_file: Path = QUESTIONS, name: str = "everyday") -> dict[str, Any]:
     from csteer.bench.everyday import correct, load
     from csteer.runtime.assemble import Assembly
     from csteer.runtime.settings import RunSettings
 
-    questions = load(QUESTIONS)
+    questions = load(questions_file)
     if quick:
         questions = questions[::4]
     embedded_path()  # the store the assembly resolves "embedded" from
@@ -78,7 +78,7 @@ def measure(quick: bool) -> dict[str, Any]:
     met = steer["exact"] >= 0.9 and gap >= 0.15 and steer["median_s"] + load_s <= 6
     versions = _versions()
     return {
-        "name": "everyday",
+        "name": name,
         "ratio": steer["exact"],
         "a": steer["exact"] * 100,
         "b": bare["exact"] * 100,
