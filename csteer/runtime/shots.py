@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 SHOTS_PER_PROMPT = 4
@@ -215,12 +216,12 @@ def _stem(word: str) -> str:
     return word
 
 
-def _weights(pool: tuple[Shot, ...]) -> dict[str, float]:
+def _weights(pool: tuple[Shot, ...], words: Callable[[str], set[str]] = _words) -> dict[str, float]:
     """Inverse document frequency over the pool: a word most examples share ("number") says less about
     which example fits than a rare one ("median")."""
     counts: dict[str, int] = {}
     for shot in pool:
-        for word in _words(shot.question):
+        for word in words(shot.question):
             counts[word] = counts.get(word, 0) + 1
     return {word: math.log((1 + len(pool)) / count) for word, count in counts.items()}
 
@@ -277,12 +278,4 @@ def _choice_words(text: str) -> set[str]:
     return _words(text) | ({"<number>"} if re.search(r"\d", text) else set())
 
 
-def _choice_weights() -> dict[str, float]:
-    counts: dict[str, int] = {}
-    for shot in POOL:
-        for word in _choice_words(shot.question):
-            counts[word] = counts.get(word, 0) + 1
-    return {word: math.log((1 + len(POOL)) / count) for word, count in counts.items()}
-
-
-_CHOICE_WEIGHTS = _choice_weights()
+_CHOICE_WEIGHTS = _weights(POOL, _choice_words)

@@ -84,3 +84,14 @@ def test_the_transcripts_carry_the_chosen_examples() -> None:
     coach = prompts.coach_transcript(question, [], None)
     assert "Question: What is the capital of Italy?\nDecision: <<<Text>>>" in coach
     assert coach.endswith(f"Question: {question}\nDecision:")
+
+
+def test_the_coach_sees_as_many_code_as_text_examples_closest_last() -> None:
+    chosen = shots.select_for_choice("What is the capital of Peru?")
+    assert sum(s.is_code for s in chosen) == sum(not s.is_code for s in chosen) == shots.CHOICE_SHOTS_PER_KIND
+    assert "capital" in chosen[-1].question  # the closest example decides last
+    # a number in the question is a word shared with every example that names one: a bare product
+    # ("3 * 41" has no other word) ends on a computation, not on a fact
+    bare = shots.select_for_choice("What is 3 * 41?")
+    assert bare[-1].is_code and any(ch.isdigit() for ch in bare[-1].question)
+    assert shots.select_for_choice("What is 3 * 41?") == bare  # stable
