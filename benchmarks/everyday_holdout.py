@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from benchmarks.common import main
-from benchmarks.everyday import QUESTIONS, measure as measure_set
+from benchmarks.everyday import QUESTIONS
+from benchmarks.everyday import measure as measure_set
 
 HOLDOUT = QUESTIONS.with_name("everyday-holdout.jsonl")
 
