@@ -151,7 +151,9 @@ def test_tiny_measurements_count_tokens_and_time(tiny_run: dict[str, Any]) -> No
     assert [c["tokens"] > 0 for c in reuse["earlier_calls"]] == [True, True, True]
     dcs = d["decisions"]
     assert dcs["scored"]["tokens"] == 1  # the cached review: only its last token again, then the options
-    assert 1 <= dcs["generated"]["generated"] <= 12 and dcs["generated"]["seconds"] > 0
+    # at most the 12 asked for, plus up to 3 more: llama-cpp-python does not stop on a token that leaves a
+    # UTF-8 character unfinished, which a random-weight model's byte tokens often do
+    assert 1 <= dcs["generated"]["generated"] <= 12 + 3 and dcs["generated"]["seconds"] > 0
     table = bench.table(d)
     assert "decode / bound" in table and "prefix reuse ratio" in table
 
