@@ -174,7 +174,12 @@ def audited_ask(home: Path, args: list[str], env: dict[str, str] | None = None) 
 
 def drop_timings(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: drop_timings(v) for k, v in value.items() if k not in ("seconds", "duration_s")}
+        timings = (
+            "seconds",
+            "duration_s",
+            "phases",
+        )  # phases: seconds per phase (a served run loads nothing)
+        return {k: drop_timings(v) for k, v in value.items() if k not in timings}
     if isinstance(value, list):
         return [drop_timings(v) for v in value]
     return value
