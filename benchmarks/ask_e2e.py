@@ -19,6 +19,7 @@ from typing import Any
 
 from benchmarks.common import main, result
 from benchmarks.models import embedded_path
+from csteer.runtime.clock import PHASES
 
 QUESTION = "What is 48271 * 91433?"
 FIRST_CONTACT = (  # issue 19's table: what a newcomer tries first
@@ -28,7 +29,6 @@ FIRST_CONTACT = (  # issue 19's table: what a newcomer tries first
     "Sort these numbers: 5, 3, 9, 1",
     "What is the capital of France?",
 )
-PHASES = ("load", "coach", "draft", "sandbox", "check")
 
 
 def _run(cmd: list[str], stdin: str = "") -> tuple[float, str]:

@@ -171,7 +171,8 @@ class Assembly:
                 settings.profile, self.coach_spec, self.coach, settings.profile_file, options.notify
             )
         self._notify = options.notify
-        self.sandbox.prepare()  # (already started when the task model is local)
+        if not self.task_spec.is_local:
+            self.sandbox.prepare()  # after the local coach's thread choice, if there is one
 
     @staticmethod
     def _with_threads(options: EngineOptions) -> EngineOptions:

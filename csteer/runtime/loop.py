@@ -271,10 +271,11 @@ class SteeringLoop:
 
     def _vote(self, session: TaskSession, guidance: str, program: bool, turn: Turn) -> None:
         """Sample and vote: draw candidates in rounds until `candidates` of them answer or one answer
-        holds a majority of that many, at most twice as many draws (as many when none has answered). Each round draws the fewest that
-        could settle the vote, and runs each program in the warm pool while the next is drafted; the
-        decisions fall between rounds, so a seeded run draws the same candidates every time. The first
-        draw is the run's own (greedy by default), the rest are sampled with fixed seeds."""
+        holds a majority of that many, at most twice as many draws (as many when none has answered).
+        Each round draws the fewest that could settle the vote, and runs each program in the warm pool
+        while the next is drafted; the decisions fall between rounds, so a seeded run draws the same
+        candidates every time. The first draw is the run's own (greedy by default), the rest are
+        sampled with fixed seeds."""
         cfg, wanted = self.settings, self.candidates
         majority = wanted // 2 + 1
         seed0 = (cfg.seed or 0) + 1000 * turn.index
