@@ -24,13 +24,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
-from csteer.engines import kv_store
+from csteer.engines import kv_store, option_trie
 from csteer.engines.base import Choice, Completion, EngineOptions, Message, Timing, Usage
 from csteer.engines.threads import choose_threads
 from csteer.errors import CsteerError
 
 GGUF_MAGIC = b"GGUF"
 MAX_SLOTS = 4  # saved conversations (coach, task, self-check ...)
+SCORING_SEQS = 4  # options choose() scores in one decode (more: one decode each)
 MIN_SWAP_GAIN = 16  # tokens a saved slot must save over the live context to be worth a swap
 # sampling when the caller names no top_p / top_k (temperature > 0); greedy otherwise
 DEFAULT_TOP_P = 0.95
@@ -83,33 +84,46 @@ _params_lock = threading.Lock()
 
 
 @contextlib.contextmanager
-def _without_amx_buffers() -> Iterator[None]:
-    """Load with llama.cpp's extra weight buffers (AMX, repacking) off when the library was built with AMX.
+def _load_parameters() -> Iterator[None]:
+    """The llama.cpp parameters `Llama()` takes no argument for, set for the load.
 
-    llama-cpp-python 0.3.36 built with -march=native on a CPU with AMX (Sapphire Rapids and later)
-    segfaults in ggml_backend_amx_mul_mat on the first decode of a Q4_K model. `Llama()` takes no
-    `use_extra_bufts` argument, so the default parameters it starts from are swapped for the load. This
-    is a safety net that costs speed (no repacked weights); README's install line and .ci/run build
-    without AMX (CMAKE_ARGS), where nothing changes."""
+    - Sequences for choose(): the prompt is sequence 0, each scored option its own sequence over the
+      prompt's cells, in one unified KV cache (n_ctx cells for all; the sliding-window layers of Gemma 3
+      keep a window per sequence, a few MB more).
+    - llama.cpp's extra weight buffers (AMX, repacking) off when the library was built with AMX:
+      llama-cpp-python 0.3.36 built with -march=native on a CPU with AMX (Sapphire Rapids and later)
+      segfaults in ggml_backend_amx_mul_mat on the first decode of a Q4_K model. This is a safety net
+      that costs speed (no repacked weights); README's install line and .ci/run build without AMX
+      (CMAKE_ARGS), where it changes nothing.
+
+    `Llama()` starts from llama.cpp's default parameter functions, so those are swapped for the load."""
     import llama_cpp
     import llama_cpp.llama_cpp as lib
 
-    if b"AMX_INT8 = 1" not in llama_cpp.llama_print_system_info():
-        yield
-        return
+    amx = b"AMX_INT8 = 1" in llama_cpp.llama_print_system_info()
     with _params_lock:
-        original = lib.llama_model_default_params
+        model_defaults = lib.llama_model_default_params
+        context_defaults = lib.llama_context_default_params
 
-        def defaults() -> Any:
-            params = original()
+        def model_params() -> Any:
+            params = model_defaults()
             params.use_extra_bufts = False
             return params
 
-        lib.llama_model_default_params = defaults
+        def context_params() -> Any:
+            params = context_defaults()
+            params.n_seq_max = 1 + SCORING_SEQS
+            params.kv_unified = True
+            return params
+
+        if amx:
+            lib.llama_model_default_params = model_params
+        lib.llama_context_default_params = context_params
         try:
             yield
         finally:
-            lib.llama_model_default_params = original
+            lib.llama_model_default_params = model_defaults
+            lib.llama_context_default_params = context_defaults
 
 
 class LlamaCppEngine:
@@ -130,7 +144,7 @@ class LlamaCppEngine:
         self._lock = threading.Lock()  # one context: calls are serialized
         self._slots: list[_Slot] = []
         try:
-            with _without_amx_buffers():
+            with _load_parameters():
                 self.llm = llama_cpp.Llama(
                     model_path=path,
                     n_ctx=options.n_ctx,
@@ -350,7 +364,9 @@ class LlamaCppEngine:
         """Score each option's total log-probability as the continuation of the prompt; pick the best.
 
         This is the model's own preference under a closed grammar (one of the options), computed exactly
-        instead of greedily token by token.
+        instead of greedily token by token. All options are scored in one batched decode: each is its own
+        sequence over the prompt's cells (option_trie: shared leading tokens are decoded once), so the
+        output layer, which is most of a small model's step, runs once per decision, not once per option.
         """
         import numpy as np
 
@@ -359,36 +375,76 @@ class LlamaCppEngine:
         prompt, _ = self.render(messages)
         tokens = self.tokenize(prompt)
         self._fit(tokens, 1)
+        option_ids = [self.llm.tokenize(o.encode("utf-8"), add_bos=False, special=False) for o in options]
         with self._lock:
             reused = self._prepare_context(tokens)
             # evaluate the prompt (all but the reused prefix); keep at least the last token to get logits
             keep = min(reused, len(tokens) - 1)
             self.llm.n_tokens = keep
             self.llm.eval(tokens[keep:])
-            base_logits = self._last_logits(np)
-            scores = []
-            option_tokens = 0
-            n_prompt = len(tokens)
-            for option in options:
-                ids = self.llm.tokenize(option.encode("utf-8"), add_bos=False, special=False)
-                option_tokens += len(ids)
-                total = float(base_logits[ids[0]] - _logsumexp(np, base_logits))
-                if len(ids) > 1:
-                    # one batch per option, logits at every position: the option's later tokens are
-                    # scored in a single decode instead of one decode per token
-                    self.llm._ctx.kv_cache_seq_rm(-1, n_prompt, -1)
-                    self.llm._batch.set_batch(batch=ids[:-1], n_past=n_prompt, logits_all=True)
-                    self.llm._ctx.decode(self.llm._batch)
-                    for row, tok in enumerate(ids[1:]):
-                        logits = self._logits_at(np, row)
-                        total += float(logits[tok] - _logsumexp(np, logits))
-                scores.append(total)
+            first = _log_softmax(np, self._last_logits(np))
+            scores = [float(first[ids[0]]) for ids in option_ids]
+            later = self._score_batched if self._batch_fits(option_ids) else self._score_one_by_one
+            for i, extra in enumerate(later(np, len(tokens), option_ids)):
+                scores[i] += extra
             # leave the context holding just the prompt, so the next call reuses it
             self.llm.n_tokens = len(tokens)
-            self.llm._ctx.kv_cache_seq_rm(-1, len(tokens), -1)
+            self.llm._ctx.kv_cache_seq_rm(0, len(tokens), -1)
             self.llm._requires_eval = True
         best = max(range(len(options)), key=lambda i: scores[i])
+        option_tokens = sum(len(ids) for ids in option_ids)
         return Choice(index=best, logprobs=tuple(scores), tokens=len(tokens) + option_tokens)
+
+    def _batch_fits(self, option_ids: list[list[int]]) -> bool:
+        return len(option_ids) <= SCORING_SEQS and len(option_trie.nodes(option_ids)) <= self.llm.n_batch
+
+    def _score_batched(self, np: Any, n_prompt: int, option_ids: list[list[int]]) -> list[float]:
+        """Log-probability of each option's tokens after its first, from one decode of the option trie.
+
+        Option i is sequence i + 1: it sees the prompt (sequence 0's cells, shared in the unified KV cache)
+        and its own earlier tokens, never another option's."""
+        import llama_cpp
+
+        nodes = option_trie.nodes(option_ids)
+        extra = [0.0] * len(option_ids)
+        if not nodes:
+            return extra  # every option is one token: the prompt's logits scored them all
+        memory = self.llm._ctx.memory
+        for i in range(len(option_ids)):
+            llama_cpp.llama_memory_seq_cp(memory, 0, i + 1, 0, n_prompt)
+        batch = self.llm._batch.batch
+        batch.n_tokens = len(nodes)
+        for row, node in enumerate(nodes):
+            batch.token[row] = node.token
+            batch.pos[row] = n_prompt + node.depth
+            batch.n_seq_id[row] = len(node.options)
+            for j, option in enumerate(node.options):
+                batch.seq_id[row][j] = option + 1
+            batch.logits[row] = True
+        try:
+            self.llm._ctx.decode(self.llm._batch)
+            for row, node in enumerate(nodes):
+                logprobs = _log_softmax(np, self._logits_at(np, row))
+                for option in node.options:
+                    extra[option] += float(logprobs[option_ids[option][node.depth + 1]])
+        finally:
+            for i in range(len(option_ids)):
+                llama_cpp.llama_memory_seq_rm(memory, i + 1, -1, -1)
+        return extra
+
+    def _score_one_by_one(self, np: Any, n_prompt: int, option_ids: list[list[int]]) -> list[float]:
+        """The same scores with one decode per option (options too many or too long for one batch)."""
+        extra = []
+        for ids in option_ids:
+            total = 0.0
+            if len(ids) > 1:
+                self.llm._ctx.kv_cache_seq_rm(0, n_prompt, -1)
+                self.llm._batch.set_batch(batch=ids[:-1], n_past=n_prompt, logits_all=True)
+                self.llm._ctx.decode(self.llm._batch)
+                for row, tok in enumerate(ids[1:]):
+                    total += float(_log_softmax(np, self._logits_at(np, row))[tok])
+            extra.append(total)
+        return extra
 
     def _last_logits(self, np: Any) -> Any:
         return self._logits_at(np, -1)
@@ -412,9 +468,9 @@ def _persist_at_exit(ref: weakref.ref[LlamaCppEngine]) -> None:
         engine.persist()
 
 
-def _logsumexp(np: Any, x: Any) -> float:
-    m = float(np.max(x))
-    return m + math.log(float(np.sum(np.exp(x - m))))
+def _log_softmax(np: Any, x: Any) -> Any:
+    shifted = x - np.max(x)
+    return shifted - math.log(float(np.sum(np.exp(shifted))))
 
 
 def gpu_offload_available() -> bool:

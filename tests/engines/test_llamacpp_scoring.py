@@ -1,0 +1,91 @@
+"""choose() scores all options in one batched decode (csteer/engines/option_trie.py): the scores must be the
+ones a decode per option gives, and the options' sequences must leave nothing behind in the context."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from csteer.engines import option_trie
+from csteer.engines.base import EngineOptions
+from csteer.engines.llamacpp import SCORING_SEQS, LlamaCppEngine
+
+# shared first tokens, different lengths, a short option
+OPTIONS = [" <<<Return Answer>>>", " <<<Code>>>", " <<<Text>>>", " Paris"]
+PROMPT = [{"role": "user", "content": "Question: What is the capital of France?\nThe next step is"}]
+
+
+def test_shared_prefixes_are_one_node_each() -> None:
+    nodes = option_trie.nodes([[7, 1, 2, 9], [7, 3, 9], [7, 4, 9], [5], [7, 3, 9]])
+    assert [(n.token, n.depth, n.options) for n in nodes] == [
+        (7, 0, (0, 1, 2, 4)),  # after 7 the logits score the second token of every option that has one
+        (1, 1, (0,)),
+        (2, 2, (0,)),
+        (3, 1, (1, 4)),
+        (4, 1, (2,)),
+    ]
+    assert option_trie.nodes([[5], [6]]) == []  # one-token options: the prompt's logits score them
+
+
+def _one_by_one(engine: LlamaCppEngine) -> None:
+    engine._batch_fits = lambda option_ids: False  # type: ignore[method-assign]
+
+
+@pytest.mark.slow
+def test_batched_scores_are_the_scores_of_one_decode_per_option(embedded_gguf: Path) -> None:
+    """Positions, sequences and output rows of the batch are right: the same scores to float precision.
+
+    llama.cpp's CPU matmul computes a batch's rows in blocks of four with another kernel than the rest
+    (REPACK), which moves logits by up to ~1 at a row that changes block, so the exact comparison uses
+    options whose batches stay under four rows either way; the full coach options are compared within
+    that kernel noise (a wrong row or sequence moves a score by several nats)."""
+    engine = LlamaCppEngine(str(embedded_gguf), EngineOptions(n_ctx=2048, threads=2))
+    try:
+        small = [" <<<Code>>>", " <<<Text>>>", " Paris"]  # 3 rows batched, 2 per option one by one
+        batched = [engine.choose(PROMPT, small), engine.choose(PROMPT, OPTIONS)]
+        _one_by_one(engine)
+        reference = [engine.choose(PROMPT, small), engine.choose(PROMPT, OPTIONS)]
+        np.testing.assert_allclose(batched[0].logprobs, reference[0].logprobs, rtol=0, atol=1e-6)
+        np.testing.assert_allclose(batched[1].logprobs, reference[1].logprobs, rtol=0, atol=0.6)
+        assert len(set(batched[1].logprobs)) == len(OPTIONS)  # real scores, not one value for all
+    finally:
+        engine.close()
+
+
+@pytest.mark.slow
+def test_an_option_does_not_see_the_others(embedded_gguf: Path) -> None:
+    """Each option is its own sequence: a neighbour of the same shape but other tokens changes nothing."""
+    engine = LlamaCppEngine(str(embedded_gguf), EngineOptions(n_ctx=2048, threads=2))
+    try:
+        code = []
+        for neighbour in [" <<<Return Answer>>>", " <<<Return Zebra>>>"]:
+            ids = engine.llm.tokenize(neighbour.encode(), add_bos=False, special=False)
+            assert len(ids) == 4  # same trie shape, so the same kernels for every row
+            code.append(engine.choose(PROMPT, [neighbour, " <<<Code>>>"]).logprobs[1])
+        assert code[0] == code[1]
+    finally:
+        engine.close()
+
+
+@pytest.mark.slow
+def test_scoring_leaves_only_the_prompt_in_the_context(embedded_gguf: Path) -> None:
+    import llama_cpp
+
+    engine = LlamaCppEngine(str(embedded_gguf), EngineOptions(n_ctx=2048, threads=2))
+    fresh = LlamaCppEngine(str(embedded_gguf), EngineOptions(n_ctx=2048, threads=2))
+    try:
+        engine.choose(PROMPT, OPTIONS)
+        memory = engine.llm._ctx.memory
+        for seq in range(1, 1 + SCORING_SEQS):
+            assert llama_cpp.llama_memory_seq_pos_max(memory, seq) == -1
+        n_prompt = len(engine.tokenize(engine.render(PROMPT)[0]))
+        assert llama_cpp.llama_memory_seq_pos_max(memory, 0) == n_prompt - 1
+        # the next call reuses the prompt and sees no option's tokens
+        after = engine.chat(PROMPT, max_tokens=12)
+        assert after.usage.evaluated_prompt_tokens == 0
+        assert after.text == fresh.chat(PROMPT, max_tokens=12).text
+    finally:
+        engine.close()
+        fresh.close()
