@@ -260,7 +260,25 @@ def _job_main(
         os.closerange(VIO_FD + 1, 65536)
     except BaseException as err:
         _fail(job_sock, err)
-    os._exit(run_program(spec, socket.socket(fileno=VIO_FD)))
+    channel = socket.socket(fileno=VIO_FD)
+    code = run_program(spec, channel)
+    _report_end(channel, code)
+    os._exit(code)
+
+
+def _report_end(channel: socket.socket, code: int) -> None:
+    """The program is done: close its output and say how it ended, before this process exits.
+
+    The exit itself takes milliseconds (unmapping the heap the fork copied from the warm worker), and the
+    end of stdout/stderr would only show after it. A caller that can kill the job's cgroup returns on
+    this record instead (runner._Job.ended_early); the record is on the channel the program can write
+    to, so at worst a program ends its own run early, with the output it has written."""
+    for fd in (1, 2):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    guards.report(channel, {"exit": code})
 
 
 def _dup_above(fd: int, low: int) -> int:

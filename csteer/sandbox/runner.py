@@ -156,6 +156,7 @@ class _Job:
         self.group: cgroup.JobGroup | None = None
         self.records: list[dict[str, Any]] = []  # the violation channel, in order
         self.violation: dict[str, Any] | None = None  # its first "violation" or "compile" record
+        self.exited: int | None = None  # the exit code the job's harness sent before its exit
         self.claimed = False  # the job went to a spare that was in its cgroup already
         self.refused = False  # the worker no longer had the claimed spare
         self.retry = False  # this attempt may be repeated if its process was a spare that died early
@@ -168,6 +169,7 @@ class _Job:
                 return self._attempt(spec, use_pool, claim)
             except _Refused:
                 self.pids, self.report, self.ready, self.records, self.violation = [], None, None, [], None
+                self.exited = None
                 self.refused = False
         raise SandboxError("the warm worker refused a job that claimed no spare")  # it never does
 
@@ -345,7 +347,7 @@ class _Job:
         sock_open = True
         vio_open = True
         killed_at: float | None = None
-        while open_streams or (sock_open and self.report is None):
+        while open_streams or (sock_open and self.report is None and not self.ended_early()):
             now = time.monotonic()
             if killed_at is None and now >= self.deadline:
                 status = status or "timeout"
@@ -390,6 +392,12 @@ class _Job:
                 else:
                     buf += data
         sel.close()
+        if self.report is None and self.ended_early() and killed_at is None:
+            # the program's process may still be exiting: whatever is left of it goes now (the worker
+            # reaps it; its report goes to a closed socket)
+            assert self.group is not None
+            self.group.kill()
+            self.report = {"exit": self.exited}
         if self.refused or (self.retry and self.ready is None and status is None and self.violation is None):
             raise _Refused()  # a spare that died before it could run anything (killed, say): once more
         if vio_open:  # records sent just before the job ended
@@ -441,9 +449,16 @@ class _Job:
         if not isinstance(record, dict):
             record = {"violation": f"unexpected record on the violation channel: {data[:80]!r}"}
         self.records.append(record)
+        if self.exited is None and isinstance(record.get("exit"), int):
+            self.exited = record["exit"]
         if self.violation is None and ("violation" in record or "compile" in record):
             self.violation = record
         return True
+
+    def ended_early(self) -> bool:
+        """The program ended (its output closed, its exit code on the channel) and the job's cgroup can
+        kill what is left: its process's teardown and the exit report need not be waited for."""
+        return self.exited is not None and self.ready == "OK" and self.group is not None
 
     def _on_message(self, data: bytes) -> None:
         import json

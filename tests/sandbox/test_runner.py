@@ -494,3 +494,54 @@ def test_spares_rehearse_nothing_into_their_jobs(sandbox: Sandbox) -> None:
         assert out.status == "ok", out.stderr
         assert out.stdout.startswith("['numpy'] "), out.stdout
     assert len({out.stdout for out in outs}) == 3
+
+
+def test_a_job_that_says_it_ended_returns_at_once_and_is_killed(
+    layers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The job's harness closes the program's output and sends its exit code before the process exits
+    (child._report_end), and a caller with the job's cgroup returns on that. The program can forge the
+    record; then it still does not outlive run(): its group is killed by run() itself, seen from the host
+    with the background clean-up of finished groups held back."""
+    if not layers["cgroup memory (shm, tmpfs, kernel memory)"]:
+        degraded("no cgroup memory layer here", cgroups_possible())
+    from csteer.sandbox import cgroup, runner
+    from tests.sandbox.conftest import assert_no_job_left
+
+    box = Sandbox(Limits(timeout_s=20, cpu_s=20), policy=False)
+    assert box.run("print(1)").stdout == "1\n"  # the pool is up
+    held: list[cgroup.JobGroup] = []
+
+    def hold(group: cgroup.JobGroup) -> cgroup.Released:
+        held.append(group)  # not killed, not removed: only run() can have stopped the job
+        released = cgroup.Released(group)
+        released.removed.set()
+        return released
+
+    monkeypatch.setattr(runner.cgroup, "release", hold)
+    forged = textwrap.dedent(
+        """
+        import os, time
+        print("partial", flush=True)
+        os.close(1)
+        os.close(2)
+        os.write(3, b'{"exit": 0}')
+        while True:
+            time.sleep(0.01)
+        """
+    )
+    try:
+        start = time.monotonic()
+        result = box.run(forged)
+        assert time.monotonic() - start < 10, "run() waited for the timeout"
+        assert (result.status, result.stdout, result.exit_code) == ("ok", "partial\n", 0), result
+        assert held, "the job had no cgroup"
+        assert_no_job_left()
+        # a real end: the exit code comes from the harness's record
+        result = box.run("import sys\nprint('out')\nsys.exit(4)")
+        assert (result.status, result.stdout, result.exit_code) == ("error", "out\n", 4), result
+    finally:
+        monkeypatch.undo()
+        for group in held:
+            cgroup.release(group)
+        cgroup.drain(10)
