@@ -88,8 +88,7 @@ def _load_parameters() -> Iterator[None]:
     """The llama.cpp parameters `Llama()` takes no argument for, set for the load.
 
     - Sequences for choose(): the prompt is sequence 0, each scored option its own sequence over the
-      prompt's cells, in one unified KV cache (n_ctx cells for all; the sliding-window layers of Gemma 3
-      keep a window per sequence, a few MB more).
+      prompt's cells, in one unified KV cache (n_ctx cells for all sequences, so it does not grow).
     - llama.cpp's extra weight buffers (AMX, repacking) off when the library was built with AMX:
       llama-cpp-python 0.3.36 built with -march=native on a CPU with AMX (Sapphire Rapids and later)
       segfaults in ggml_backend_amx_mul_mat on the first decode of a Q4_K model. This is a safety net

@@ -15,6 +15,8 @@ from csteer.engines.llamacpp import SCORING_SEQS, LlamaCppEngine
 # shared first tokens, different lengths, a short option
 OPTIONS = [" <<<Return Answer>>>", " <<<Code>>>", " <<<Text>>>", " Paris"]
 PROMPT = [{"role": "user", "content": "Question: What is the capital of France?\nThe next step is"}]
+# longer than Gemma 3's 512-token sliding window, as a coach's transcript is
+LONG_PROMPT = [{"role": "user", "content": "A note on rivers and towns. " * 110 + PROMPT[0]["content"]}]
 
 
 def test_shared_prefixes_are_one_node_each() -> None:
@@ -34,20 +36,30 @@ def _one_by_one(engine: LlamaCppEngine) -> None:
 
 
 @pytest.mark.slow
-def test_batched_scores_are_the_scores_of_one_decode_per_option(embedded_gguf: Path) -> None:
+@pytest.mark.parametrize("prompt", [PROMPT, LONG_PROMPT], ids=["short", "past-the-window"])
+def test_batched_scores_are_the_scores_of_one_decode_per_option(
+    embedded_gguf: Path, prompt: list[dict[str, str]]
+) -> None:
     """Positions, sequences and output rows of the batch are right: the same scores to float precision.
 
     llama.cpp's CPU matmul computes a batch's rows in blocks of four with another kernel than the rest
     (REPACK), which moves logits by up to ~1 at a row that changes block, so the exact comparison uses
     options whose batches stay under four rows either way; the full coach options are compared within
-    that kernel noise (a wrong row or sequence moves a score by several nats)."""
+    that kernel noise (a wrong row or sequence moves a score by several nats).
+
+    Past Gemma 3's 512-token sliding window the batched score of an option can also move by ~0.1-0.15
+    nats with the other options in the batch (observed with llama-cpp-python 0.3.36: " London!" -15.90
+    next to " Paris!", -15.77 alone; within the window the same batches are exact). That is llama.cpp's
+    sliding-window cache with several sequences, so past the window the bound is 0.3."""
     engine = LlamaCppEngine(str(embedded_gguf), EngineOptions(n_ctx=2048, threads=2))
     try:
         small = [" <<<Code>>>", " <<<Text>>>", " Paris"]  # 3 rows batched, 2 per option one by one
-        batched = [engine.choose(PROMPT, small), engine.choose(PROMPT, OPTIONS)]
+        assert len(engine.tokenize(engine.render(LONG_PROMPT)[0])) > 600
+        batched = [engine.choose(prompt, small), engine.choose(prompt, OPTIONS)]
         _one_by_one(engine)
-        reference = [engine.choose(PROMPT, small), engine.choose(PROMPT, OPTIONS)]
-        np.testing.assert_allclose(batched[0].logprobs, reference[0].logprobs, rtol=0, atol=1e-6)
+        reference = [engine.choose(prompt, small), engine.choose(prompt, OPTIONS)]
+        exact = 1e-6 if prompt is PROMPT else 0.3
+        np.testing.assert_allclose(batched[0].logprobs, reference[0].logprobs, rtol=0, atol=exact)
         np.testing.assert_allclose(batched[1].logprobs, reference[1].logprobs, rtol=0, atol=0.6)
         assert len(set(batched[1].logprobs)) == len(OPTIONS)  # real scores, not one value for all
     finally:
