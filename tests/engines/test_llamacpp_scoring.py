@@ -47,10 +47,10 @@ def test_batched_scores_are_the_scores_of_one_decode_per_option(
     options whose batches stay under four rows either way; the full coach options are compared within
     that kernel noise (a wrong row or sequence moves a score by several nats).
 
-    Past Gemma 3's 512-token sliding window the batched score of an option can also move by ~0.1-0.15
-    nats with the other options in the batch (observed with llama-cpp-python 0.3.36: " London!" -15.90
-    next to " Paris!", -15.77 alone; within the window the same batches are exact). That is llama.cpp's
-    sliding-window cache with several sequences, so past the window the bound is 0.3."""
+    With a long context the attention's kernels move scores with the batch's shape too (" London!"
+    -15.90 next to any other one-token-plus-"!" option, -15.77 alone, past Gemma 3's 512-token window),
+    so there even the small batches are compared within 0.3; test_an_option_does_not_see_the_others
+    shows that no option's tokens reach another's score."""
     engine = LlamaCppEngine(str(embedded_gguf), EngineOptions(n_ctx=2048, threads=2))
     try:
         small = [" <<<Code>>>", " <<<Text>>>", " Paris"]  # 3 rows batched, 2 per option one by one
@@ -67,15 +67,17 @@ def test_batched_scores_are_the_scores_of_one_decode_per_option(
 
 
 @pytest.mark.slow
-def test_an_option_does_not_see_the_others(embedded_gguf: Path) -> None:
-    """Each option is its own sequence: a neighbour of the same shape but other tokens changes nothing."""
+@pytest.mark.parametrize("prompt", [PROMPT, LONG_PROMPT], ids=["short", "past-the-window"])
+def test_an_option_does_not_see_the_others(embedded_gguf: Path, prompt: list[dict[str, str]]) -> None:
+    """Each option is its own sequence: a neighbour of the same shape but other tokens changes nothing,
+    to the last bit (so what moves scores between batch shapes is arithmetic, not information)."""
     engine = LlamaCppEngine(str(embedded_gguf), EngineOptions(n_ctx=2048, threads=2))
     try:
         code = []
         for neighbour in [" <<<Return Answer>>>", " <<<Return Zebra>>>"]:
             ids = engine.llm.tokenize(neighbour.encode(), add_bos=False, special=False)
             assert len(ids) == 4  # same trie shape, so the same kernels for every row
-            code.append(engine.choose(PROMPT, [neighbour, " <<<Code>>>"]).logprobs[1])
+            code.append(engine.choose(prompt, [neighbour, " <<<Code>>>", " <<<Text>>>"]).logprobs[1:])
         assert code[0] == code[1]
     finally:
         engine.close()
