@@ -383,8 +383,12 @@ class LlamaCppEngine:
             self.llm.eval(tokens[keep:])
             first = _log_softmax(np, self._last_logits(np))
             scores = [float(first[ids[0]]) for ids in option_ids]
-            later = self._score_batched if self._batch_fits(option_ids) else self._score_one_by_one
-            for i, extra in enumerate(later(np, len(tokens), option_ids)):
+            nodes = option_trie.nodes(option_ids)
+            if self._batch_fits(option_ids, nodes):
+                later = self._score_batched(np, len(tokens), option_ids, nodes)
+            else:
+                later = self._score_one_by_one(np, len(tokens), option_ids)
+            for i, extra in enumerate(later):
                 scores[i] += extra
             # leave the context holding just the prompt, so the next call reuses it
             self.llm.n_tokens = len(tokens)
@@ -394,17 +398,18 @@ class LlamaCppEngine:
         option_tokens = sum(len(ids) for ids in option_ids)
         return Choice(index=best, logprobs=tuple(scores), tokens=len(tokens) + option_tokens)
 
-    def _batch_fits(self, option_ids: list[list[int]]) -> bool:
-        return len(option_ids) <= SCORING_SEQS and len(option_trie.nodes(option_ids)) <= self.llm.n_batch
+    def _batch_fits(self, option_ids: list[list[int]], nodes: list[option_trie.Node]) -> bool:
+        return len(option_ids) <= SCORING_SEQS and len(nodes) <= self.llm.n_batch
 
-    def _score_batched(self, np: Any, n_prompt: int, option_ids: list[list[int]]) -> list[float]:
+    def _score_batched(
+        self, np: Any, n_prompt: int, option_ids: list[list[int]], nodes: list[option_trie.Node]
+    ) -> list[float]:
         """Log-probability of each option's tokens after its first, from one decode of the option trie.
 
         Option i is sequence i + 1: it sees the prompt (sequence 0's cells, shared in the unified KV cache)
         and its own earlier tokens, never another option's."""
         import llama_cpp
 
-        nodes = option_trie.nodes(option_ids)
         extra = [0.0] * len(option_ids)
         if not nodes:
             return extra  # every option is one token: the prompt's logits scored them all

@@ -32,7 +32,7 @@ def test_shared_prefixes_are_one_node_each() -> None:
 
 
 def _one_by_one(engine: LlamaCppEngine) -> None:
-    engine._batch_fits = lambda option_ids: False  # type: ignore[method-assign]
+    engine._batch_fits = lambda option_ids, nodes: False  # type: ignore[method-assign]
 
 
 @pytest.mark.slow
