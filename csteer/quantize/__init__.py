@@ -25,18 +25,23 @@ def to_gguf(src: str | Path, out: str | Path, quant: str = "f16", *, progress: b
     return run(src, out, quant, progress=progress)
 
 
-def to_onnx(src: str | Path, out_dir: str | Path, quant: str = "int8", *, progress: bool = True) -> Path:
-    """HF checkpoint folder -> ONNX folder (KV-cache export) at `quant` (fp32, fp16, int8, int4)."""
+def to_onnx(
+    src: str | Path, out_dir: str | Path, quant: str = "int8", *, graph: str = "auto", progress: bool = True
+) -> Path:
+    """HF checkpoint folder -> ONNX folder (KV-cache export) at `quant` (fp32, fp16, int8, int4);
+    `graph` fused (onnxruntime-genai builder), optimum, or auto (fused where tested)."""
     from csteer.quantize.onnx_convert import to_onnx as run
 
-    return run(src, out_dir, quant, progress=progress)
+    return run(src, out_dir, quant, graph=graph, progress=progress)
 
 
-def gguf_to_onnx(source: str | Path, out: str | Path, quant: str = "int4", *, progress: bool = True) -> Path:
+def gguf_to_onnx(
+    source: str | Path, out: str | Path, quant: str = "int4", *, graph: str = "auto", progress: bool = True
+) -> Path:
     """A Gemma 3 GGUF (such as the embedded model) -> HF (dequantized) -> ONNX folder at `quant`."""
     from csteer.quantize.embedded import gguf_to_onnx as run
 
-    return run(source, out, quant, progress=progress)
+    return run(source, out, quant, graph=graph, progress=progress)
 
 
 def verify(reference: str | Path, candidate: str | Path, **kwargs: Any) -> dict[str, Any]:

@@ -37,7 +37,9 @@ def gguf_to_hf(gguf_path: Path, dest: Path) -> Path:
     return dest
 
 
-def gguf_to_onnx(source: str | Path, out: str | Path, quant: str = "int4", *, progress: bool = True) -> Path:
+def gguf_to_onnx(
+    source: str | Path, out: str | Path, quant: str = "int4", *, graph: str = "auto", progress: bool = True
+) -> Path:
     """Convert the Gemma 3 GGUF `source` to the ONNX folder `out` at `quant`; returns `out`."""
     from csteer.quantize.onnx_convert import check_quant, to_onnx
 
@@ -49,4 +51,4 @@ def gguf_to_onnx(source: str | Path, out: str | Path, quant: str = "int4", *, pr
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".embedded-hf-") as tmp:
         hf_dir = gguf_to_hf(gguf_path, Path(tmp) / "hf")
-        return to_onnx(hf_dir, target, quant, progress=progress)
+        return to_onnx(hf_dir, target, quant, graph=graph, progress=progress)

@@ -1,4 +1,5 @@
-"""HF checkpoint -> ONNX with KV cache (optimum export), then onnxruntime weight quantization."""
+"""HF checkpoint -> ONNX with KV cache: a fused graph (onnxruntime-genai's builder, onnx_fused.py) or
+optimum's traced export followed by onnxruntime weight quantization."""
 
 from __future__ import annotations
 
@@ -7,12 +8,17 @@ import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from csteer.errors import CsteerError, UsageError
 from csteer.fileio import atomic_dir
 
+if TYPE_CHECKING:
+    from csteer.quantize.checkpoint import Checkpoint
+
 ONNX_QUANTS = ("fp32", "fp16", "int8", "int4")
+# auto: the fused graph where csteer has tested it (architecture and quantization), else optimum
+ONNX_GRAPHS = ("auto", "fused", "optimum")
 MODEL_FILE = "model.onnx"
 # protobuf cannot hold a single file over 2 GB: larger models keep weights in an external data file
 _PROTO_LIMIT = 1_800_000_000
@@ -27,27 +33,68 @@ SIDE_FILES = (
 )
 
 
-def to_onnx(src: str | Path, out_dir: str | Path, quant: str = "int8", *, progress: bool = True) -> Path:
-    """Export the HF checkpoint folder `src` to an ONNX folder `out_dir` (model.onnx + tokenizer files)."""
+def to_onnx(
+    src: str | Path,
+    out_dir: str | Path,
+    quant: str = "int8",
+    *,
+    graph: str = "auto",
+    progress: bool = True,
+) -> Path:
+    """Export the HF checkpoint folder `src` to an ONNX folder `out_dir` (model.onnx + tokenizer files).
+
+    `graph`: "fused" (onnxruntime-genai's builder: fused attention and norms, faster on CPU),
+    "optimum" (optimum's traced export), or "auto" (fused where it is tested, see pick_graph)."""
     quant = check_quant(quant)
     src = Path(src).expanduser()
     out_dir = Path(out_dir).expanduser()
-    _check_source(src)
+    ckpt = _check_source(src)
+    graph = pick_graph(graph, quant, ckpt.architecture)
     with atomic_dir(out_dir) as work:
         export_dir = work / "export"
-        _export(src, export_dir, progress)
-        with _quiet():
-            quantize_onnx(export_dir / MODEL_FILE, work / MODEL_FILE, quant)
+        if graph == "fused":
+            from csteer.quantize.onnx_fused import OUTPUT_FILES, build_fused
+
+            build_fused(src, export_dir, quant, progress=progress)
+            for name in OUTPUT_FILES:
+                if (export_dir / name).is_file():
+                    (export_dir / name).rename(work / name)
+        else:
+            _export(src, export_dir, progress)
+            with _quiet():
+                quantize_onnx(export_dir / MODEL_FILE, work / MODEL_FILE, quant)
         for name in SIDE_FILES:
-            # the source's own files first: optimum re-saves tokenizers through transformers
+            # the source's own files first: the exporters re-save tokenizers through transformers
             for origin in (src / name, export_dir / name):
                 if origin.is_file():
                     shutil.copy2(origin, work / name)
                     break
         shutil.rmtree(export_dir)
-        meta = {"format": "onnx", "quant": quant, "source": str(src), "task": "text-generation-with-past"}
+        meta = {
+            "format": "onnx",
+            "quant": quant,
+            "graph": graph,
+            "source": str(src),
+            "task": "text-generation-with-past",
+        }
         (work / "csteer_onnx.json").write_text(json.dumps(meta, indent=2))
     return out_dir
+
+
+def pick_graph(graph: str, quant: str, model_type: str) -> str:
+    """The export path for `graph`: "auto" resolves to "fused" for a tested model type and a
+    quantization the builder writes, when onnxruntime-genai is installed; else "optimum"."""
+    from csteer.quantize.onnx_fused import FUSED_QUANTS, TESTED_MODEL_TYPES, builder_available
+
+    graph = graph.lower()
+    if graph not in ONNX_GRAPHS:
+        raise UsageError(f"unknown ONNX graph {graph!r} (choose from {', '.join(ONNX_GRAPHS)})")
+    if graph == "fused" and quant not in FUSED_QUANTS:
+        raise UsageError(f"the fused graph has no {quant} (choose from {', '.join(FUSED_QUANTS)})")
+    if graph != "auto":
+        return graph
+    fused = quant in FUSED_QUANTS and model_type in TESTED_MODEL_TYPES and builder_available()
+    return "fused" if fused else "optimum"
 
 
 def check_quant(quant: str) -> str:
@@ -58,12 +105,13 @@ def check_quant(quant: str) -> str:
     return quant
 
 
-def _check_source(src: Path) -> None:
+def _check_source(src: Path) -> Checkpoint:
     from csteer.quantize.checkpoint import open_checkpoint
 
     ckpt = open_checkpoint(src)  # clear errors for a missing config, weights or a corrupt file
     if ckpt.file("tokenizer.json") is None:
         raise CsteerError(f"{src}: tokenizer.json is missing; the ONNX engine needs it beside the model")
+    return ckpt
 
 
 def _export(src: Path, dest: Path, progress: bool) -> None:

@@ -113,14 +113,28 @@ def tiny_llama(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return dest
 
 
+# name -> (quantization, graph) of the tiny checkpoint's ONNX exports
+ONNX_EXPORTS = {
+    "fp32": ("fp32", "optimum"),
+    "int8": ("int8", "optimum"),
+    "fused": ("fp32", "fused"),
+    "fused-int4": ("int4", "fused"),
+}
+
+
 @pytest.fixture(scope="session")
 def tiny_llama_onnx(tiny_llama: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """fp32 and int8 ONNX exports of the tiny checkpoint (one optimum export each, shared by the tests)."""
+    """The tiny checkpoint's ONNX exports (ONNX_EXPORTS: optimum's traced graph at fp32 and int8, the
+    fused builder graph at fp32 and int4), one export each, shared by the tests."""
     pytest.importorskip("optimum.exporters.onnx")
+    pytest.importorskip("onnxruntime_genai")
     from csteer.quantize import to_onnx
 
     root = tmp_path_factory.mktemp("tiny-onnx")
-    return {q: to_onnx(tiny_llama, root / q, q, progress=False) for q in ("fp32", "int8")}
+    return {
+        name: to_onnx(tiny_llama, root / name, quant, graph=graph, progress=False)
+        for name, (quant, graph) in ONNX_EXPORTS.items()
+    }
 
 
 @pytest.fixture(scope="session")

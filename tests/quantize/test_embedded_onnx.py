@@ -42,6 +42,14 @@ def engine(embedded_onnx):
     return OnnxEngine(embedded_onnx, kind="base")
 
 
+def test_the_default_conversion_is_the_fused_graph(embedded_onnx):
+    import json
+
+    meta = json.loads((embedded_onnx / "csteer_onnx.json").read_text())
+    assert (meta["graph"], meta["quant"]) == ("fused", "int4")
+    assert (embedded_onnx / "genai_config.json").is_file()  # the folder runs in onnxruntime-genai too
+
+
 def test_rebuilt_tokenizer_matches_llama_cpp(embedded_onnx, embedded_gguf):
     from tokenizers import Tokenizer
 

@@ -1,4 +1,5 @@
-"""HF checkpoint -> ONNX (optimum export + onnxruntime quantization) and the ONNX engine's decode loop."""
+"""HF checkpoint -> ONNX (optimum's traced export + onnxruntime quantization, or the fused builder graph)
+and the ONNX engine's decode loop on both graphs."""
 
 from __future__ import annotations
 
@@ -13,37 +14,90 @@ pytest.importorskip("optimum.exporters.onnx")
 ort = pytest.importorskip("onnxruntime")
 
 
-@pytest.fixture(scope="session")
-def engine(tiny_llama_onnx):
+@pytest.fixture(scope="session", params=["fp32", "fused"])
+def engine(request, tiny_llama_onnx):
+    """The engine on each graph at fp32: every decode-loop test runs on optimum's and the fused one."""
     from csteer.engines.onnx import OnnxEngine
 
-    return OnnxEngine(tiny_llama_onnx["fp32"], kind="instruct")
+    return OnnxEngine(tiny_llama_onnx[request.param], kind="instruct")
+
+
+def _weights_bytes(folder):
+    return sum(p.stat().st_size for p in folder.iterdir() if p.name.startswith("model.onnx"))
 
 
 def test_export_folder_has_model_and_tokenizer(tiny_llama_onnx):
-    for folder in tiny_llama_onnx.values():
+    from tests.quantize.conftest import ONNX_EXPORTS
+
+    for name, folder in tiny_llama_onnx.items():
         names = {p.name for p in folder.iterdir()}
         assert {"model.onnx", "tokenizer.json", "tokenizer_config.json", "config.json"} <= names
         assert not any(n.startswith(".") for n in names)
-    meta = json.loads((tiny_llama_onnx["int8"] / "csteer_onnx.json").read_text())
-    assert meta["quant"] == "int8"
-    assert (tiny_llama_onnx["int8"] / "model.onnx").stat().st_size < (
-        tiny_llama_onnx["fp32"] / "model.onnx"
-    ).stat().st_size
+        meta = json.loads((folder / "csteer_onnx.json").read_text())
+        assert (meta["quant"], meta["graph"]) == ONNX_EXPORTS[name]
+    assert _weights_bytes(tiny_llama_onnx["int8"]) < _weights_bytes(tiny_llama_onnx["fp32"])
+    assert _weights_bytes(tiny_llama_onnx["fused-int4"]) < _weights_bytes(tiny_llama_onnx["fused"])
 
 
-@pytest.mark.parametrize(("quant", "min_top1"), [("fp32", 0.99), ("int8", 0.9)])
-def test_onnxruntime_logits_agree_with_transformers(tiny_llama_onnx, hf_logits, random_ids, quant, min_top1):
+def _op_counts(folder):
+    import collections
+
+    import onnx
+
+    graph = onnx.load(str(folder / "model.onnx"), load_external_data=False).graph
+    return collections.Counter(node.op_type for node in graph.node)
+
+
+def test_fused_graph_is_built_from_fused_ops(tiny_llama_onnx):
+    """The point of the fused graph: one attention op per layer and far fewer nodes than the trace."""
+    fused, traced = _op_counts(tiny_llama_onnx["fused"]), _op_counts(tiny_llama_onnx["fp32"])
+    assert fused["GroupQueryAttention"] == 2  # the tiny model's two layers
+    assert traced["GroupQueryAttention"] == 0
+    assert sum(fused.values()) * 3 < sum(traced.values())
+    int4 = _op_counts(tiny_llama_onnx["fused-int4"])
+    assert int4["MatMul"] == 0 and int4["MatMulNBits"] >= 2 * 4 + 1  # every weight matmul is 4-bit
+
+
+@pytest.mark.parametrize(
+    ("name", "min_top1"), [("fp32", 0.99), ("int8", 0.9), ("fused", 0.99), ("fused-int4", 0.7)]
+)
+def test_onnxruntime_logits_agree_with_transformers(tiny_llama_onnx, hf_logits, random_ids, name, min_top1):
     import numpy as np
 
     from csteer.engines.onnx import OnnxEngine
 
-    eng = OnnxEngine(tiny_llama_onnx[quant])
+    eng = OnnxEngine(tiny_llama_onnx[name])
     agree = [(eng.logits_of(ids).argmax(-1) == hf_logits(ids).argmax(-1)).mean() for ids in random_ids]
     assert float(np.mean(agree)) >= min_top1
-    if quant == "fp32":
+    if name in ("fp32", "fused"):
         ids = random_ids[0]
         assert np.abs(eng.logits_of(ids) - hf_logits(ids)).max() < 1e-3
+
+
+def test_auto_graph_is_fused_where_tested(tiny_llama):
+    from csteer.errors import UsageError
+    from csteer.quantize.onnx_convert import pick_graph
+
+    assert pick_graph("auto", "int4", "llama") == "fused"
+    assert pick_graph("auto", "fp32", "gemma3_text") == "fused"
+    assert pick_graph("auto", "int8", "llama") == "optimum"  # the builder writes no dynamic int8
+    assert pick_graph("auto", "int4", "qwen2") == "optimum"  # not tested here
+    assert pick_graph("Fused", "int4", "qwen2") == "fused"  # asked for: tried
+    with pytest.raises(UsageError, match="no int8"):
+        pick_graph("fused", "int8", "llama")
+    with pytest.raises(UsageError, match="unknown ONNX graph"):
+        pick_graph("traced", "int4", "llama")
+
+
+def test_graph_option_is_for_onnx_only(tiny_llama, tmp_path):
+    from csteer.cli.main import cli
+
+    result = CliRunner().invoke(
+        cli,
+        ["quantize", str(tiny_llama), "--to", "gguf", "--graph", "fused", "--out", str(tmp_path / "x.gguf")],
+    )
+    assert result.exit_code == 2 and "--graph is for --to onnx" in result.output
+    assert not (tmp_path / "x.gguf").exists()
 
 
 def test_greedy_decode_loop_matches_transformers_generate(engine, tiny_hf):
