@@ -50,7 +50,7 @@ def build_fused(src: Path, dest: Path, quant: str, *, progress: bool = True) -> 
     cache = dest / "builder-cache"
     if progress:
         print(
-            f"csteer: building a fused ONNX graph of {src.name} ({quant}, onnxruntime-genai builder)...",
+            f"csteer: building a fused ONNX graph ({quant}, onnxruntime-genai builder)...",
             file=sys.stderr,
         )
     source = _staged_source(src, dest / "source")
