@@ -33,6 +33,7 @@ GGUF_MAGIC = b"GGUF"
 MAX_SLOTS = 4  # saved conversations (coach, task, self-check ...)
 SCORING_SEQS = 4  # options choose() scores in one decode (more: one decode each)
 MIN_SWAP_GAIN = 16  # tokens a saved slot must save over the live context to be worth a swap
+MULTIBYTE_SLACK = 3  # tokens past max_tokens that may finish a UTF-8 character (4 bytes at most)
 # sampling when the caller names no top_p / top_k (temperature > 0); greedy otherwise
 DEFAULT_TOP_P = 0.95
 DEFAULT_TOP_K = 50
@@ -324,21 +325,24 @@ class LlamaCppEngine:
                 repeat_penalty=1.0,
                 stop=(stop or []) + template_stops,
                 seed=seed if seed is not None else 0,
+                stopping_criteria=_token_cap(max_tokens + MULTIBYTE_SLACK),
                 **kwargs,
             )
             elapsed = time.perf_counter() - start
         response = cast("dict[str, Any]", out)  # stream=False: one response, not an iterator
         choice = response["choices"][0]
         usage = response.get("usage", {})
+        made = usage.get("completion_tokens", 0)
+        finish = "length" if made > max_tokens else choice.get("finish_reason")  # the cap's stop too
         return Completion(
             text=choice["text"],
             usage=Usage(
                 prompt_tokens=usage.get("prompt_tokens", len(tokens)),
-                completion_tokens=usage.get("completion_tokens", 0),
+                completion_tokens=made,
                 evaluated_prompt_tokens=len(tokens) - reused,
             ),
             timing=Timing(seconds=elapsed),
-            finish_reason=choice.get("finish_reason"),
+            finish_reason=finish,
         )
 
     def _check_grammar(self, grammar: str) -> None:
@@ -464,6 +468,25 @@ class LlamaCppEngine:
         if llm is not None:
             llm.close()
             self.llm = None  # type: ignore[assignment]
+
+
+def _token_cap(limit: int) -> Any:
+    """A stopping criterion that ends generation after `limit` tokens.
+
+    Why: llama-cpp-python 0.3.36 skips its max_tokens check while the text ends in an unfinished UTF-8
+    character, so a model that keeps emitting byte tokens runs on to the end of the context (a
+    random-weight model made 132 tokens for max_tokens=12). Called once per sampled token, and once
+    more after the loop (where it must stay False unless it already stopped the loop)."""
+    from llama_cpp import StoppingCriteriaList
+
+    calls = 0
+
+    def cap(_ids: Any, _logits: Any) -> bool:
+        nonlocal calls
+        calls += 1
+        return calls > limit
+
+    return StoppingCriteriaList([cap])
 
 
 def _persist_at_exit(ref: weakref.ref[LlamaCppEngine]) -> None:
