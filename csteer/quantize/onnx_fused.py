@@ -41,9 +41,8 @@ def builder_available() -> bool:
 
 
 def build_fused(src: Path, dest: Path, quant: str, *, progress: bool = True) -> Path:
-    """Write `dest`/model.onnx (+ model.onnx.data, genai_config.json) for the checkpoint `src`."""
-    if quant not in FUSED_QUANTS:
-        raise CsteerError(f"the fused ONNX graph has no {quant} (choose from {', '.join(FUSED_QUANTS)})")
+    """Write `dest`/model.onnx (+ model.onnx.data, genai_config.json) for the checkpoint `src`;
+    `quant` is one of FUSED_QUANTS (onnx_convert.pick_graph has checked it)."""
     if not builder_available():
         raise CsteerError("the fused ONNX graph needs onnxruntime-genai: pip install 'csteer[quantize]'")
     dest.mkdir(parents=True, exist_ok=True)

@@ -18,21 +18,24 @@ def test_the_cap_stops_after_its_limit_and_not_before() -> None:
 
 def test_chat_hands_the_cap_to_llama_cpp(monkeypatch: pytest.MonkeyPatch, embedded_gguf) -> None:
     """The cap reaches create_completion at max_tokens + MULTIBYTE_SLACK, and a reply it cut is 'length'."""
-    from csteer.engines.llamacpp import MULTIBYTE_SLACK, LlamaCppEngine
+    from csteer.engines import llamacpp
 
-    engine = LlamaCppEngine(str(embedded_gguf), kind="base")
-    seen = {}
-    real = engine.llm.create_completion
+    engine = llamacpp.LlamaCppEngine(str(embedded_gguf), kind="base")
+    limits: list[int] = []
+    real_cap, real_completion = llamacpp._token_cap, engine.llm.create_completion
 
-    def spy(*args, **kwargs):
-        criteria = kwargs["stopping_criteria"]
-        seen["limit"] = sum(1 for _ in range(100) if not criteria(None, None))
-        out = real(*args, **kwargs)
-        out["usage"]["completion_tokens"] = kwargs["max_tokens"] + MULTIBYTE_SLACK  # as the cap cuts it
+    def recording_cap(limit: int):
+        limits.append(limit)
+        return real_cap(limit)
+
+    def cut_by_the_cap(*args, **kwargs):
+        out = real_completion(*args, **kwargs)
+        out["usage"]["completion_tokens"] = kwargs["max_tokens"] + llamacpp.MULTIBYTE_SLACK
         out["choices"][0]["finish_reason"] = "stop"  # what llama-cpp-python reports for a criterion
         return out
 
-    monkeypatch.setattr(engine.llm, "create_completion", spy)
+    monkeypatch.setattr(llamacpp, "_token_cap", recording_cap)
+    monkeypatch.setattr(engine.llm, "create_completion", cut_by_the_cap)
     reply = engine.chat([{"role": "user", "content": "Once upon a time"}], max_tokens=5)
-    assert seen["limit"] == 5 + MULTIBYTE_SLACK
-    assert reply.finish_reason == "length" and reply.usage.completion_tokens == 5 + MULTIBYTE_SLACK
+    assert limits == [5 + llamacpp.MULTIBYTE_SLACK]
+    assert reply.finish_reason == "length" and reply.usage.completion_tokens == 5 + llamacpp.MULTIBYTE_SLACK
