@@ -139,13 +139,9 @@ def test_pool_dies_with_its_parent(tmp_path) -> None:
     )
     try:
         worker_pid = int(caller.stdout.readline())
-        # the sleeping job has started once a child of the worker is jailed (a waiting spare is not yet)
-        deadline = time.monotonic() + 60
-        # (a descendant: unprivileged plans put a supervisor between the worker and its job)
-        while time.monotonic() < deadline and not any(_jailed(p) for p in _descendants(worker_pid)):
-            time.sleep(0.02)
+        sleeper = _lasting_jailed_descendants(worker_pid, timeout_s=60)
+        assert sleeper, "the sleeping job should be running under the worker"
         jobs = sorted(_descendants(worker_pid))
-        assert any(_jailed(p) for p in jobs), "the sleeping job should be running under the worker"
         caller.kill()
         caller.wait()
         deadline = time.monotonic() + 10
@@ -156,6 +152,23 @@ def test_pool_dies_with_its_parent(tmp_path) -> None:
         if caller.poll() is None:
             caller.kill()
             caller.wait()
+
+
+def _lasting_jailed_descendants(pid: int, timeout_s: float) -> set[int]:
+    """Jailed, live descendants of `pid` seen in two polls 0.3 s apart (empty: none by the deadline).
+
+    The sleeping job has started once a descendant of the worker is jailed (a waiting spare is not yet;
+    unprivileged plans put a supervisor between the worker and its job). One poll is not enough: the
+    first job's process may still be exiting when the caller has its result."""
+    deadline = time.monotonic() + timeout_s
+    seen: set[int] = set()
+    while time.monotonic() < deadline:
+        now = {p for p in _descendants(pid) if _jailed(p) and _alive(p)}
+        if now & seen:
+            return now & seen
+        seen = now
+        time.sleep(0.3)
+    return set()
 
 
 def _jailed(pid: int) -> bool:
