@@ -13,7 +13,9 @@ from dataclasses import dataclass
 # an opening fence: 3+ backticks or tildes, optional language tag, then newline
 _FENCE = re.compile(r"^[ \t]*(?P<fence>`{3,}|~{3,})[ \t]*(?P<lang>[\w+#.-]*)[^\n]*\n", re.MULTILINE)
 _PY_LANGS = {"", "python", "python3", "py", "py3", "python2", "pycon", "ipython"}
-_ANSWER = re.compile(r"<<<(.*?)>>>", re.DOTALL)
+_ANSWER = re.compile(r"<<<((?:(?!<<<).)*?)>>>", re.DOTALL)  # from the last opening before the closing
+# an opened marker that a small model never closed: "<<<Au" at the end of a line or of the text
+_UNCLOSED = re.compile(r"<<<[ \t]*([^<>\n]{1,80}?)[ \t]*>{0,2}[ \t]*$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -72,11 +74,20 @@ def marked_answer(text: str) -> str | None:
     return found[-1].strip() if found else None
 
 
+def unclosed_answer(text: str) -> str | None:
+    """The content of the last marker opened and never closed on its line ("<<<Au", "<<<Au>>" at a line's
+    end), for a reply with no complete marker; None when there is none."""
+    found = [m.group(1).strip() for m in _UNCLOSED.finditer(text or "")]
+    found = [f for f in found if f]
+    return found[-1] if found else None
+
+
 def final_answer(text: str, program_output: str | None) -> str | None:
     """The answer of one task-model reply: from its program's output when it ran code, else from its text.
 
     Program output: the marked answer if the program printed one, else its last non-empty line.
-    Text: the marked answer, else None (free text without a marked answer is not an answer).
+    Text: the marked answer, else a marker opened and not closed on its line (a small model's slip),
+    else None (free text without a marked answer is not an answer).
     """
     if program_output is not None and program_output.strip():
         marked = marked_answer(program_output)
@@ -85,4 +96,5 @@ def final_answer(text: str, program_output: str | None) -> str | None:
         lines = [line.strip() for line in program_output.strip().splitlines() if line.strip()]
         # a garbled marker ("<<42>>>", "<<<42") still names the answer
         return lines[-1].lstrip("<").rstrip(">").strip() or None if lines else None
-    return marked_answer(text)
+    marked = marked_answer(text)
+    return marked if marked is not None else unclosed_answer(text)

@@ -42,3 +42,24 @@ def test_marked_answer_and_final_answer() -> None:
     # no code output: the text's marker; free text without marker is no answer
     assert final_answer("it is <<<yes>>>", None) == "yes"
     assert final_answer("it is yes", None) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "answer"),
+    [
+        (
+            "Gold's symbol comes from the Latin aurum. <<<Au\nGold's symbol comes from the Latin aurum. <<<Au\n",
+            "Au",
+        ),
+        ("The capital is Paris. <<< Paris >>", "Paris"),
+        ("It is <<<7", "7"),
+    ],
+)
+def test_a_marker_left_open_in_text_still_names_the_answer(text: str, answer: str) -> None:
+    assert final_answer(text, None) == answer
+
+
+def test_a_closed_marker_beats_an_open_one_and_prose_is_no_answer() -> None:
+    assert final_answer("first <<<1\nthen <<<2>>>", None) == "2"
+    assert final_answer("no marker at all, only << and >> arrows", None) is None
+    assert final_answer("<<<\n", None) is None
