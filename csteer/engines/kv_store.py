@@ -24,7 +24,7 @@ from pathlib import Path
 from csteer import paths
 from csteer.fileio import atomic_write_bytes
 
-MAGIC = b"CSTEER-KV 1\n"
+MAGIC = b"CSTEER-KV 2\n"  # 2: batch-invariant cells only (llamacpp module docstring)
 MAX_FILE_BYTES = 64 * 1024 * 1024  # newest conversations first, the rest left out
 DISABLE_ENV = "CSTEER_NO_KV_CACHE"  # set (to anything but 0 or empty) to neither read nor write the file
 

@@ -8,6 +8,15 @@ Three things matter for speed on small machines:
   (sequence state only, a few MB; the library's own LlamaRAMCache would also copy a n_batch x vocab logits
   array, 512 MB for Gemma's 262k vocabulary, on every call);
 - a thread count that does not oversubscribe the CPU (threads.py).
+
+And one thing for correctness: a prompt's logits must not depend on what the context held before it.
+llama.cpp's CPU kernels are not batch-invariant: a token's result depends on how the prompt was cut into
+decode calls (with repacked weights, on almost every cut; without them, when a call decodes one token
+alone or a few at a time). With prefix reuse the cut falls wherever the previous conversation diverged, so the embedded
+model's coach flipped Code/Text and a task draft changed its program with the history of the process
+(8 of 74 everyday answers between two runs of the same code). So weights are not repacked, a prompt is
+decoded in calls of eight tokens or more, and only cells that a fresh evaluation would reproduce are reused:
+those of evaluated prompts, not generated tokens (docs/BENCHMARKS.md, "batch-invariant evaluation").
 """
 
 from __future__ import annotations
@@ -31,9 +40,13 @@ from csteer.errors import CsteerError
 
 GGUF_MAGIC = b"GGUF"
 MAX_SLOTS = 4  # saved conversations (coach, task, self-check ...)
+MAX_PREFIXES = 2  # saved first windows of recent prompts (sliding-window models: _remember_prefix)
 SCORING_SEQS = 4  # options choose() scores in one decode (more: one decode each)
 MIN_SWAP_GAIN = 16  # tokens a saved slot must save over the live context to be worth a swap
 MULTIBYTE_SLACK = 3  # tokens past max_tokens that may finish a UTF-8 character (4 bytes at most)
+# batch invariance: a decode call of fewer than 8 tokens takes other kernel paths (measured: the logits
+# of the same prompt moved by up to 0.9), so a prompt is never evaluated in a shorter call
+MIN_CALL = 8
 # sampling when the caller names no top_p / top_k (temperature > 0); greedy otherwise
 DEFAULT_TOP_P = 0.95
 DEFAULT_TOP_K = 50
@@ -90,17 +103,16 @@ def _load_parameters() -> Iterator[None]:
 
     - Sequences for choose(): the prompt is sequence 0, each scored option its own sequence over the
       prompt's cells, in one unified KV cache (n_ctx cells for all sequences, so it does not grow).
-    - llama.cpp's extra weight buffers (AMX, repacking) off when the library was built with AMX:
-      llama-cpp-python 0.3.36 built with -march=native on a CPU with AMX (Sapphire Rapids and later)
-      segfaults in ggml_backend_amx_mul_mat on the first decode of a Q4_K model. This is a safety net
-      that costs speed (no repacked weights); README's install line and .ci/run build without AMX
-      (CMAKE_ARGS), where it changes nothing.
+    - llama.cpp's extra weight buffers (CPU repacking, AMX) off. Repacked Q4_K weights multiply four
+      tokens at a time and the rest one by one, so a token's logits depend on where a decode call was cut
+      (see the module docstring); without them they do not. Measured on 2 cores: decode as fast, prompt
+      evaluation a little slower (docs/BENCHMARKS.md, "batch-invariant evaluation"). It also keeps
+      llama-cpp-python 0.3.36 built with AMX (-march=native on Sapphire Rapids and later) off
+      ggml_backend_amx_mul_mat, which segfaults on the first decode of a Q4_K model.
 
     `Llama()` starts from llama.cpp's default parameter functions, so those are swapped for the load."""
-    import llama_cpp
     import llama_cpp.llama_cpp as lib
 
-    amx = b"AMX_INT8 = 1" in llama_cpp.llama_print_system_info()
     with _params_lock:
         model_defaults = lib.llama_model_default_params
         context_defaults = lib.llama_context_default_params
@@ -114,10 +126,13 @@ def _load_parameters() -> Iterator[None]:
             params = context_defaults()
             params.n_seq_max = 1 + SCORING_SEQS
             params.kv_unified = True
+            # sliding-window layers (Gemma 3) keep every cell: by default they drop cells that fell out of
+            # the window and a saved state leaves them out, so a restored slot reused for a shorter prefix
+            # attended to missing cells (wrong logits, not rounding: 0.37 nats on a Code/Text choice)
+            params.swa_full = True
             return params
 
-        if amx:
-            lib.llama_model_default_params = model_params
+        lib.llama_model_default_params = model_params
         lib.llama_context_default_params = context_params
         try:
             yield
@@ -143,6 +158,9 @@ class LlamaCppEngine:
         self.gpu_layers = (-1 if options.gpu_layers is None else options.gpu_layers) if offload else 0
         self._lock = threading.Lock()  # one context: calls are serialized
         self._slots: list[_Slot] = []
+        self._canonical = 0  # leading live cells a fresh evaluation would reproduce (evaluated prompt)
+        self._floor = 0  # live cells reusable only from here on (a restored sliding-window state: _restore)
+        self._prefixes: list[_Slot] = []  # states of the first window of recent prompts (_remember_prefix)
         try:
             with _load_parameters():
                 self.llm = llama_cpp.Llama(
@@ -158,6 +176,7 @@ class LlamaCppEngine:
         except (ValueError, RuntimeError) as err:
             raise CsteerError(f"llama.cpp could not load {path}: {err}") from err
         self.n_ctx: int = self.llm.n_ctx()
+        self._n_swa: int = llama_cpp.llama_model_n_swa(self.llm._model.model)  # 0: no sliding window
         # no kind given: a model with a chat template is an instruct model
         self.kind = kind or ("instruct" if self.llm.metadata.get("tokenizer.chat_template") else "base")
         self._bos_text = ""
@@ -211,7 +230,7 @@ class LlamaCppEngine:
     def _snapshot_live(self) -> _Slot | None:
         import llama_cpp
 
-        n = self.llm.n_tokens
+        n = min(self.llm.n_tokens, self._canonical)  # generated cells are not reused (module docstring)
         if n == 0:
             return None
         ctx = self.llm._ctx.ctx
@@ -243,7 +262,8 @@ class LlamaCppEngine:
             if not self._disk_read:
                 self._read_disk()  # keep what earlier processes saved when this one evaluated nothing
             live = self._snapshot_live()
-            newest_first = ([live] if live is not None else []) + self._slots[::-1]
+            # the first windows right after the live context: any next prompt with the same header uses one
+            newest_first = ([live] if live is not None else []) + self._prefixes[::-1] + self._slots[::-1]
             try:
                 kv_store.save(self._disk, [(slot.tokens, slot.state) for slot in newest_first])
             except OSError:
@@ -256,25 +276,39 @@ class LlamaCppEngine:
         self.llm._ctx.kv_cache_seq_rm(-1, 0, -1)
         data = (ctypes.c_uint8 * len(slot.state)).from_buffer_copy(slot.state)
         if llama_cpp.llama_state_seq_set_data(ctx, data, len(slot.state), 0) == 0:
-            self.llm.n_tokens = 0  # restore failed: fall back to a full re-evaluation
+            self.llm.n_tokens = self._canonical = self._floor = 0  # failed: a full re-evaluation follows
             return
         self.llm.input_ids[: len(slot.tokens)] = slot.tokens
-        self.llm.n_tokens = len(slot.tokens)
+        self.llm.n_tokens = self._canonical = len(slot.tokens)
+        self._floor = self._restored_floor(len(slot.tokens))
         self.llm._requires_eval = True
+
+    def _restored_floor(self, n: int) -> int:
+        """The shortest prefix of a restored state of `n` tokens that can be reused.
+
+        A state restored into a sliding-window model's cache (Gemma 3: a 512-token window) keeps only
+        the window's cells in those layers, so after the restore a token before the last window sees
+        holes: a shorter prefix gave logits off by up to 0.9 (measured; llama.cpp 0.3.36 bindings, also
+        with swa_full). Only going on from the end is exact then."""
+        return n - 1 if self._n_swa and n > self._n_swa else 0
 
     def _prepare_context(self, tokens: list[int]) -> int:
         """Swap in the saved conversation that shares the longest prefix with `tokens`; return reused count."""
         if not self._disk_read:
             self._read_disk()
-        n_live = self.llm.n_tokens
+        n_live = min(self.llm.n_tokens, self._canonical)
         live = self._common_prefix(self.llm.input_ids[:n_live].tolist(), tokens)
+        if live < self._floor:
+            live = 0
         best, best_len = None, live
-        for slot in self._slots:
+        for slot in [*self._slots, *self._prefixes]:
             n = self._common_prefix(slot.tokens, tokens)
+            if n < self._restored_floor(len(slot.tokens)):
+                continue
             if n > best_len:
                 best, best_len = slot, n
         swap = best is not None and best_len >= live + MIN_SWAP_GAIN
-        if swap and best is not None:
+        if swap and best is not None and best in self._slots:
             # taken out before the live context is saved: saving trims the store and could evict it
             self._slots.remove(best)
         # the live context holds another conversation that this call would overwrite: keep it. Not when
@@ -287,6 +321,42 @@ class LlamaCppEngine:
             self._restore(best)
             return best_len
         return live
+
+    def _evaluate(self, tokens: list[int], reused: int) -> int:
+        """Decode `tokens` after the first `reused` cells (or from the start), in calls that keep the
+        result batch-invariant (module docstring); the logits of the last token are then current.
+        Returns the number of cells reused."""
+        keep = min(reused, len(tokens) - MIN_CALL)
+        if keep <= 0 or keep < self._floor:
+            keep = self._floor = 0
+        self.llm.n_tokens = reused_cells = keep
+        self.llm._ctx.kv_cache_seq_rm(-1, keep, -1)
+        window = self._n_swa
+        if window and keep + MIN_CALL <= window <= len(tokens) - MIN_CALL:
+            for start, end in _calls(keep, window, self.llm.n_batch):
+                self.llm.eval(tokens[start:end])
+            self._canonical = window
+            self._remember_prefix()
+            keep = window
+        for start, end in _calls(keep, len(tokens), self.llm.n_batch):
+            self.llm.eval(tokens[start:end])
+        # a prompt shorter than MIN_CALL was one short call: a longer prompt's cells would differ
+        self._canonical = len(tokens) if len(tokens) >= MIN_CALL else 0
+        return reused_cells
+
+    def _remember_prefix(self) -> None:
+        """Save the live context's first window of a sliding-window model (exactly n_swa cells).
+
+        A saved state longer than the window can only be continued from its end (_restored_floor), so
+        the next question, which shares the fixed few-shot header and little else, could not reuse it; a
+        state of one window can be reused for any prefix."""
+        tokens = self.llm.input_ids[: self._canonical].tolist()
+        if any(slot.tokens == tokens for slot in self._prefixes):
+            return
+        slot = self._snapshot_live()
+        if slot is not None:
+            self._prefixes.append(slot)
+            del self._prefixes[:-MAX_PREFIXES]
 
     # --- the protocol -----------------------------------------------------------------------------------
     def chat(
@@ -306,7 +376,7 @@ class LlamaCppEngine:
         max_tokens = self._fit(tokens, max_tokens)
         with self._lock:
             start = time.perf_counter()
-            reused = self._prepare_context(tokens)
+            reused = self._evaluate(tokens, self._prepare_context(tokens))
             kwargs: dict[str, Any] = {}
             if grammar:
                 from llama_cpp import LlamaGrammar
@@ -315,6 +385,7 @@ class LlamaCppEngine:
                 # returns NULL on an error, which create_completion would add to its chain (a segfault)
                 self._check_grammar(grammar)
                 kwargs["grammar"] = LlamaGrammar.from_string(grammar, verbose=False)
+            # the prompt is evaluated: create_completion finds it cached and samples from its logits
             out = self.llm.create_completion(
                 tokens,
                 max_tokens=max_tokens,
@@ -380,11 +451,7 @@ class LlamaCppEngine:
         self._fit(tokens, 1)
         option_ids = [self.llm.tokenize(o.encode("utf-8"), add_bos=False, special=False) for o in options]
         with self._lock:
-            reused = self._prepare_context(tokens)
-            # evaluate the prompt (all but the reused prefix); keep at least the last token to get logits
-            keep = min(reused, len(tokens) - 1)
-            self.llm.n_tokens = keep
-            self.llm.eval(tokens[keep:])
+            self._evaluate(tokens, self._prepare_context(tokens))
             first = _log_softmax(np, self._last_logits(np))
             scores = [float(first[ids[0]]) for ids in option_ids]
             nodes = option_trie.nodes(option_ids)
@@ -504,3 +571,14 @@ def gpu_offload_available() -> bool:
     import llama_cpp
 
     return bool(llama_cpp.llama_supports_gpu_offload())
+
+
+def _calls(start: int, end: int, n_batch: int) -> Iterator[tuple[int, int]]:
+    """Cut tokens[start:end] into decode calls of at most n_batch tokens and none shorter than MIN_CALL
+    (a short call takes other kernel paths: the result would depend on where the cut fell)."""
+    while start < end:
+        stop = min(start + n_batch, end)
+        if 0 < end - stop < MIN_CALL:
+            stop = end - MIN_CALL
+        yield start, stop
+        start = stop

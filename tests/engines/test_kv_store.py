@@ -13,6 +13,7 @@ import pytest
 
 from csteer.engines import kv_store
 from csteer.engines.base import EngineOptions
+from csteer.engines.llamacpp import MIN_CALL
 
 FIXED = "A coach decides how a solver answers each question. " * 12  # a long header shared by prompts
 
@@ -105,4 +106,5 @@ def test_a_process_that_exits_without_closing_leaves_its_conversations(
     ]
     assert all(r.returncode == 0 for r in runs), runs[-1].stderr[-500:]
     (cold_eval, total), (warm_eval, _) = (map(int, r.stdout.split()) for r in runs)
-    assert cold_eval == total and warm_eval <= 2  # the second process reused the first one's evaluation
+    # the second process reused the first one's evaluation (all but the shortest decode call it makes)
+    assert cold_eval == total and warm_eval <= MIN_CALL
