@@ -244,6 +244,8 @@ class SteeringLoop:
         words is rejected unrun."""
         code = python_code(text)
         if program and (why := screen_program(code)) is not None:
+            if (said := vote.prose_answer(code, question)) is not None:  # answered in a sentence
+                return Candidate(vote.conform(said, question), "text", "", code), None
             return Candidate(None, "rejected", why, code), None
         if program and code is not None:
             if self.task.kind == "base":

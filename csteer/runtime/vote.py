@@ -126,6 +126,26 @@ def echoes_question(code: str, question: str) -> str | None:
     return f"hands back {values[-1]!r} from the question instead of computing the answer"
 
 
+def prose_answer(code: str | None, question: str) -> str | None:
+    """The marked answer of a reply asked for a program that wrote a sentence instead ("gold's symbol
+    comes from the Latin aurum. <<<Au>>>" inside the code fence): a text answer, which votes as one.
+    None when the reply parses as Python (it is a program), marks nothing, marks a program fragment,
+    or only hands back a value of the question ("<<<10>>>" for "What is 10 factorial?")."""
+    if code is None:
+        return None
+    try:
+        ast.parse(code)
+        return None
+    except SyntaxError:
+        pass
+    found = [m.strip() for m in re.findall(r"<<<([^<>{}()=\n]{1,60})>>>", code)]
+    if not found or not found[-1] or is_template(found[-1]):
+        return None
+    answer = found[-1]
+    asked = {normalise(n) for n in _NUMBER.findall(question)} | {normalise(w) for w in question.split()}
+    return None if normalise(answer) in asked else answer
+
+
 def conform(answer: str, question: str) -> str:
     """The answer in the form the question asks for: a program's True/False becomes yes/no when the
     question says "yes or no"."""

@@ -17,6 +17,7 @@ from csteer.runtime.vote import (
     echoes_question,
     is_template,
     normalise,
+    prose_answer,
     screen_program,
     tally,
 )
@@ -267,3 +268,27 @@ def test_a_program_that_hands_back_the_questions_own_value_is_an_echo() -> None:
     assert echoes_question("answer = 7", "How many days are in a week?") is None
     assert echoes_question("answer = 10\nanswer += 1", "What is 10 plus 1?") is None
     assert echoes_question("print(10)", "What is 10 factorial?") is None  # no `answer`: not judged here
+
+
+def test_a_sentence_written_for_a_program_votes_as_a_text_answer(sandbox: Sandbox) -> None:
+    """A small model asked for code on a fact question writes the fact as a sentence inside the code
+    fence: not a program, but its marked answer is the model's text answer and votes as one."""
+    said = "gold's symbol comes from the Latin aurum. <<<Au>>>"
+    task = base_task([said, "answer = 79\nprint(f'<<<{answer}>>>')", said, said])
+    coach = ScriptedEngine(kind="base", choices=[0, 0], name="coach")  # Code, then Return Answer
+    run = loop(task, coach, sandbox, candidates=3).run("What is the chemical symbol for gold?")
+    assert run.answer == "Au"
+    votes = run.turns[0].candidates
+    assert [(c.answer, c.status) for c in votes] == [("Au", "text"), ("79", "ok"), ("Au", "text")]
+    assert votes[0].code is not None and votes[0].reason == ""
+
+
+def test_what_a_sentence_answer_is_not() -> None:
+    question = "What is 10 factorial?"
+    assert prose_answer("ten factorial is big. <<<3628800>>>", question) == "3628800"
+    assert prose_answer("answer = 10\nprint(f'<<<{answer}>>>')", question) is None  # a program
+    assert prose_answer("10 factorial is <<<10>>>", question) is None  # the question's own value
+    assert prose_answer("it's <<<answer>>>", question) is None  # the template
+    assert prose_answer("it's <<<{math.factorial(10)}>>>", question) is None  # a fragment of code
+    assert prose_answer("it's a big number", question) is None  # nothing marked
+    assert prose_answer(None, question) is None
