@@ -19,6 +19,7 @@ CASES = [
     "engine_overhead",
     "vs_transformers",
     "prefix_reuse",
+    "batch_invariance",
     "sandbox_warm",
     "onnx_vs_optimum",
     "onnx_graph",
