@@ -54,7 +54,7 @@ def _logits(llm: Any, tokens: list[int], cut: int | None) -> Any:
 
     llm.reset()
     llm._ctx.kv_cache_seq_rm(-1, 0, -1)
-    for part in ([tokens] if cut is None else [tokens[:cut], tokens[cut:]]):
+    for part in [tokens] if cut is None else [tokens[:cut], tokens[cut:]]:
         llm.eval(part)
     return np.ctypeslib.as_array(llm._ctx.get_logits_ith(-1), shape=(llm.n_vocab(),)).astype(np.float64)
 
