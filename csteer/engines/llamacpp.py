@@ -233,6 +233,10 @@ class LlamaCppEngine:
         n = min(self.llm.n_tokens, self._canonical)  # generated cells are not reused (module docstring)
         if n == 0:
             return None
+        # the state holds exactly the n cells it is saved for: generated cells past them would make a
+        # restored state longer than a sliding window (_restored_floor), and they are never reused
+        self.llm._ctx.kv_cache_seq_rm(0, n, -1)
+        self.llm.n_tokens = n
         ctx = self.llm._ctx.ctx
         size = llama_cpp.llama_state_seq_get_size(ctx, 0)
         buf = (ctypes.c_uint8 * size)()

@@ -77,6 +77,26 @@ def test_a_greedy_draft_is_the_same_whatever_came_before(embedded_gguf: Path, en
     assert engine.chat(task, max_tokens=48).text == expected  # fully cached: still no short call
 
 
+def test_a_long_reply_does_not_spoil_its_prompts_slot(embedded_gguf: Path) -> None:
+    """A short prompt whose reply ran past the window: its slot is saved for the prompt's cells only (a
+    state holding the reply too would be longer than the window, and restoring it loses early cells)."""
+    counting = "Count from one to five hundred: one, two, three, four, five, six, seven,"
+    target = [{"role": "user", "content": counting + " eight, nine, ten"}]
+    fresh = _engine(embedded_gguf)
+    try:
+        expected = fresh.choose(target, OPTIONS).logprobs
+    finally:
+        fresh.close()
+    engine = _engine(embedded_gguf)
+    try:
+        reply = engine.chat([{"role": "user", "content": counting}], max_tokens=600, stop=["\n\n\n\n"])
+        assert reply.usage.prompt_tokens + reply.usage.completion_tokens > engine._n_swa  # past the window
+        engine.choose(_coach("What is 2 + 2?"), OPTIONS)  # another conversation: the first one's slot is saved
+        assert engine.choose(target, OPTIONS).logprobs == expected
+    finally:
+        engine.close()
+
+
 @pytest.mark.parametrize(
     ("start", "end"), [(0, 1025), (0, 513), (0, 519), (7, 520), (100, 101 + 512), (0, 30)]
 )
