@@ -91,7 +91,9 @@ def test_a_long_reply_does_not_spoil_its_prompts_slot(embedded_gguf: Path) -> No
     try:
         reply = engine.chat([{"role": "user", "content": counting}], max_tokens=600, stop=["\n\n\n\n"])
         assert reply.usage.prompt_tokens + reply.usage.completion_tokens > engine._n_swa  # past the window
-        engine.choose(_coach("What is 2 + 2?"), OPTIONS)  # another conversation: the first one's slot is saved
+        engine.choose(
+            _coach("What is 2 + 2?"), OPTIONS
+        )  # another conversation: the first one's slot is saved
         assert engine.choose(target, OPTIONS).logprobs == expected
     finally:
         engine.close()
