@@ -24,7 +24,8 @@ from pathlib import Path
 from csteer import paths
 from csteer.fileio import atomic_write_bytes
 
-MAGIC = b"CSTEER-KV 2\n"  # 2: batch-invariant cells only (llamacpp module docstring)
+MAGIC = b"CSTEER-KV 3\n"  # 2: batch-invariant cells only (llamacpp module docstring); 3: no cells past a
+# slot's prompt (a 2 file can hold a short prompt's slot with its long reply's cells: dropped)
 MAX_FILE_BYTES = 64 * 1024 * 1024  # newest conversations first, the rest left out
 DISABLE_ENV = "CSTEER_NO_KV_CACHE"  # set (to anything but 0 or empty) to neither read nor write the file
 
