@@ -34,6 +34,16 @@ def test_a_saved_file_reads_back_and_a_damaged_one_is_dropped(tmp_path: Path) ->
     assert kv_store.load(tmp_path / "missing.bin", max_tokens=100) == []
 
 
+def test_a_file_of_the_previous_format_is_dropped(tmp_path: Path) -> None:
+    # format 2 files can hold a short prompt's slot with its long reply's cells (kv_store.MAGIC)
+    file = tmp_path / "kv.bin"
+    kv_store.save(file, [([1, 2, 3, 4], b"state-a")])
+    data = file.read_bytes()
+    assert data.startswith(kv_store.MAGIC)
+    file.write_bytes(b"CSTEER-KV 2\n" + data[len(kv_store.MAGIC) :])
+    assert kv_store.load(file, max_tokens=100) == [] and not file.exists()
+
+
 def test_the_file_keeps_the_newest_slots_within_its_cap(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
