@@ -7,10 +7,13 @@ time that a cold `csteer ask` adds. Goals (issue 19): codesteer >= 90% exact, >=
 only-question, median <= 6 s per question.
 
 `python -m benchmarks everyday` (all questions) or `--quick` (every fourth question).
+CSTEER_BENCH_TASK_MODEL=qwen2.5-coder-1.5b (a store or catalog name, pulled when missing) runs the same
+with that task model under the embedded coach; CSTEER_BENCH_TASK_KIND=base|instruct sets its prompting.
 """
 
 from __future__ import annotations
 
+import os
 import statistics
 import sys
 import time
@@ -22,6 +25,18 @@ from benchmarks.models import embedded_path
 
 METHODS = ("codesteer", "all-code", "only-question")
 QUESTIONS = Path(__file__).resolve().parent.parent / "tests" / "data" / "everyday.jsonl"
+TASK_MODEL_ENV, TASK_KIND_ENV = "CSTEER_BENCH_TASK_MODEL", "CSTEER_BENCH_TASK_KIND"
+
+
+def task_model() -> tuple[str, str | None]:
+    """The task model the case runs with (embedded unless named), pulled into the store if missing."""
+    name = os.environ.get(TASK_MODEL_ENV) or "embedded"
+    if name != "embedded":
+        from csteer.models import pull, store
+
+        if store.lookup(name) is None:
+            pull.pull(name, notify=lambda msg: print(msg, file=sys.stderr))
+    return name, os.environ.get(TASK_KIND_ENV) or None
 
 
 def measure(quick: bool, questions_file: Path = QUESTIONS, name: str = "everyday") -> dict[str, Any]:
@@ -33,7 +48,8 @@ def measure(quick: bool, questions_file: Path = QUESTIONS, name: str = "everyday
     if quick:
         questions = questions[::4]
     embedded_path()  # the store the assembly resolves "embedded" from
-    settings = RunSettings(seed=0)
+    model, kind = task_model()
+    settings = RunSettings(seed=0, model=model, task_kind=kind)
     start = time.perf_counter()
     assembly = Assembly(settings, notify=lambda _m: None, coach_needed=True)
     load_s = time.perf_counter() - start
@@ -77,8 +93,11 @@ def measure(quick: bool, questions_file: Path = QUESTIONS, name: str = "everyday
     gap = steer["exact"] - bare["exact"]
     met = steer["exact"] >= 0.9 and gap >= 0.15 and steer["median_s"] + load_s <= 6
     versions = _versions()
+    if model != "embedded":
+        name += f"[{model}{', ' + kind if kind else ''}]"
     return {
         "name": name,
+        "task_model": model,
         "ratio": steer["exact"],
         "a": steer["exact"] * 100,
         "b": bare["exact"] * 100,

