@@ -82,19 +82,66 @@ def unclosed_answer(text: str) -> str | None:
     return found[-1] if found else None
 
 
-def final_answer(text: str, program_output: str | None) -> str | None:
+PLACEHOLDER = "answer"  # the word inside csteer's own format hint, <<<answer>>>
+
+
+def _fold(text: str) -> str:
+    return " ".join(text.strip().strip("{}").lower().split())
+
+
+def placeholders(question: str) -> set[str]:
+    """The format placeholders a reply may copy instead of filling in: csteer's `answer`, and each marker
+    of the question that holds no digit (`<<<number>>>`, `<<<a string>>>`: a format hint, where a marker
+    with digits is an example answer)."""
+    hinted = {_fold(m) for m in _ANSWER.findall(question or "") if not re.search(r"\d", m)}
+    return {PLACEHOLDER} | {h for h in hinted if h}
+
+
+def is_placeholder(answer: str, question: str = "") -> bool:
+    return _fold(answer) in placeholders(question)
+
+
+def beside_placeholder(text: str, names: set[str]) -> str | None:
+    """The value written on the line of a copied placeholder marker: "<<<answer>>> 42", "<<<answer>>>: 42",
+    or "42 <<<answer>>>" (before the marker only when that is one word or holds a digit, so a lead-in
+    such as "The result is" is not taken for the answer). None when no such line has a value."""
+    for line in reversed(text.splitlines()):
+        for m in reversed(list(_ANSWER.finditer(line))):
+            if _fold(m.group(1)) not in names:
+                continue
+            after = line[m.end() :].strip(" \t:=-")
+            before = line[: m.start()].strip(" \t:=-")
+            if after:
+                return after
+            if before and (len(before.split()) == 1 or re.search(r"\d", before)):
+                return before
+    return None
+
+
+def _filled(marked: str, text: str, question: str) -> str:
+    """`marked`, or the value beside it when it is a copied placeholder (which stays the answer when
+    nothing is beside it, for the caller to reject)."""
+    names = placeholders(question)
+    if _fold(marked) in names:
+        return beside_placeholder(text, names) or marked
+    return marked
+
+
+def final_answer(text: str, program_output: str | None, question: str = "") -> str | None:
     """The answer of one task-model reply: from its program's output when it ran code, else from its text.
 
     Program output: the marked answer if the program printed one, else its last non-empty line.
     Text: the marked answer, else a marker opened and not closed on its line (a small model's slip),
     else None (free text without a marked answer is not an answer).
+    A marker that holds a format placeholder of csteer or of `question` ("<<<answer>>> 42") is read
+    as the value printed beside it.
     """
     if program_output is not None and program_output.strip():
         marked = marked_answer(program_output)
         if marked is not None:
-            return marked
+            return _filled(marked, program_output, question)
         lines = [line.strip() for line in program_output.strip().splitlines() if line.strip()]
         # a garbled marker ("<<42>>>", "<<<42") still names the answer
         return lines[-1].lstrip("<").rstrip(">").strip() or None if lines else None
     marked = marked_answer(text)
-    return marked if marked is not None else unclosed_answer(text)
+    return _filled(marked, text, question) if marked is not None else unclosed_answer(text)

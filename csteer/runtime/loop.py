@@ -30,7 +30,7 @@ from csteer.runtime.checkers import (
     symbolic_check,
 )
 from csteer.runtime.clock import PhaseClock
-from csteer.runtime.extract import final_answer, python_code
+from csteer.runtime.extract import final_answer, is_placeholder, python_code
 from csteer.runtime.profile_data import resolve_sampling
 from csteer.runtime.record import Candidate, Run, SelfCheck, SymbolicReport, Turn
 from csteer.runtime.sessions import RETRY_KINDS, REVIEW_KINDS, CoachDecision, CoachSession, TaskSession, clip
@@ -218,7 +218,8 @@ class SteeringLoop:
             if turn.code is not None:
                 with self.clock.phase("sandbox"):
                     turn.execution = self.sandbox.run(turn.code)
-            turn.answer = final_answer(reply.text, turn.execution.stdout if turn.execution else None)
+            output = turn.execution.stdout if turn.execution else None
+            turn.answer = final_answer(reply.text, output, session.question)
         if turn.execution is not None:
             self.trace(
                 f"turn {index}: ran code -> {turn.execution.status} ({turn.execution.duration_s:.2f}s)"
@@ -239,9 +240,9 @@ class SteeringLoop:
 
     def _try(self, text: str, program: bool, question: str) -> tuple[Candidate, Result | None]:
         """Run one reply's program (if any) and read its answer. program=True: the reply had to be a
-        program; one that is missing, does not parse, copies the template, only hands back a value of
-        the question, or (base task models, which are shown examples) copies an example's numbers or
-        words is rejected unrun."""
+        program; one that is missing, does not parse, only hands back a value of the question, or (base
+        task models, which are shown examples) copies an example's numbers or words is rejected unrun,
+        and one that prints the format placeholder with no value beside it is rejected after the run."""
         code = python_code(text)
         if program and (why := screen_program(code)) is not None:
             if (said := vote.prose_answer(code, question)) is not None:  # answered in a sentence
@@ -256,19 +257,19 @@ class SteeringLoop:
                 return Candidate(None, "rejected", why, code), None
             code = vote.add_missing_imports(code)
         if code is None:
-            answer = final_answer(text, None)
-            if answer is None:
+            answer = final_answer(text, None, question)
+            if answer is None or is_placeholder(answer, question):
                 return Candidate(None, "text", "no marked answer in the text"), None
             return Candidate(vote.conform(answer, question), "text"), None
         with self.clock.phase("sandbox"):
             result = self.sandbox.run(code)
-        answer = final_answer(text, result.stdout)
+        answer = final_answer(text, result.stdout, question)
         if result.status != "ok":
             return Candidate(None, result.status, _last_line(result.stderr, result.status, 200), code), result
         if answer is None:
             return Candidate(None, result.status, "no answer in the output", code), result
-        if vote.is_template(answer):
-            return Candidate(None, result.status, "printed the answer template, not an answer", code), result
+        if is_placeholder(answer, question):  # `print("<<<answer>>>")`, no value beside it
+            return Candidate(None, "rejected", "copies the answer template literally", code), result
         return Candidate(vote.conform(answer, question), result.status, "", code), result
 
     def _vote(self, session: TaskSession, guidance: str, program: bool, turn: Turn) -> None:

@@ -11,9 +11,8 @@ import ast
 import re
 from collections import Counter
 
+from csteer.runtime.extract import is_placeholder
 from csteer.runtime.record import Candidate
-
-TEMPLATE = "<<<answer>>>"  # the format hint, copied literally by a model that did not compute anything
 
 
 def screen_program(code: str | None) -> str | None:
@@ -24,8 +23,6 @@ def screen_program(code: str | None) -> str | None:
         ast.parse(code)
     except SyntaxError as err:
         return f"does not parse: {err.msg} (line {err.lineno})"
-    if TEMPLATE in code:
-        return "copies the answer template literally"
     return None
 
 
@@ -139,7 +136,7 @@ def prose_answer(code: str | None, question: str) -> str | None:
     except SyntaxError:
         pass
     found = [m.strip() for m in re.findall(r"<<<([^<>{}()=\n]{1,60})>>>", code)]
-    if not found or not found[-1] or is_template(found[-1]):
+    if not found or not found[-1] or is_placeholder(found[-1], question):
         return None
     answer = found[-1]
     asked = {normalise(n) for n in _NUMBER.findall(question)} | {normalise(w) for w in question.split()}
@@ -152,11 +149,6 @@ def conform(answer: str, question: str) -> str:
     if "yes or no" in question.lower() and answer.strip().lower() in ("true", "false"):
         return "yes" if answer.strip().lower() == "true" else "no"
     return answer
-
-
-def is_template(answer: str) -> bool:
-    """An answer that is the format hint itself (`print('<<<{answer}>>>')` without the f)."""
-    return answer.strip().strip("{}").strip().lower() == "answer"
 
 
 def normalise(answer: str) -> str:

@@ -1,6 +1,13 @@
 import pytest
 
-from csteer.runtime.extract import code_blocks, final_answer, marked_answer, python_code
+from csteer.runtime.extract import (
+    code_blocks,
+    final_answer,
+    is_placeholder,
+    marked_answer,
+    placeholders,
+    python_code,
+)
 
 
 @pytest.mark.parametrize(
@@ -63,3 +70,34 @@ def test_a_closed_marker_beats_an_open_one_and_prose_is_no_answer() -> None:
     assert final_answer("first <<<1\nthen <<<2>>>", None) == "2"
     assert final_answer("no marker at all, only << and >> arrows", None) is None
     assert final_answer("<<<\n", None) is None
+
+
+@pytest.mark.parametrize(
+    ("output", "question", "answer"),
+    [
+        ("<<<answer>>> 12514278\n", "What is 7*-51*-34*1031?", "12514278"),
+        ("<<<answer>>>: 42\n", "", "42"),
+        ("42 <<<answer>>>\n", "", "42"),
+        ("<<<{answer}>>> = 9\n", "", "9"),
+        # the question's own hint is a placeholder too; a marker with digits in it is an example answer
+        ("<<<number>>> 35\n", "Return your answer with the format <<<number>>>, like <<<5>>>.", "35"),
+        ("<<<5>>> 35\n", "Return your answer with the format <<<number>>>, like <<<5>>>.", "5"),
+        # a lead-in of several words is not a value
+        ("The result is <<<answer>>>\n", "", "answer"),
+        # nothing beside it: the placeholder stays, for the loop to reject
+        ("<<<answer>>>\n", "", "answer"),
+        ("<<<number>>> 7\n", "no hint in this question", "number"),
+    ],
+)
+def test_a_value_beside_a_copied_placeholder_is_the_answer(output: str, question: str, answer: str) -> None:
+    assert final_answer("", output, question) == answer
+
+
+def test_placeholders_come_from_csteer_and_the_question() -> None:
+    assert placeholders("") == {"answer"}
+    hinted = "Surround it with <<<content>>>, as <<<Count: 2, Positions: [1, 3]>>>."
+    assert placeholders(hinted) == {"answer", "content"}
+    assert (
+        is_placeholder("{ Answer }") and is_placeholder("content", hinted) and not is_placeholder("content")
+    )
+    assert final_answer("so it is <<<answer>>> Paris", None) == "Paris"

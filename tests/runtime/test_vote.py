@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from csteer.runtime.extract import is_placeholder
 from csteer.runtime.loop import SteeringLoop, withheld_because
 from csteer.runtime.prompts import CODE_PROMPT
 from csteer.runtime.record import Candidate, Turn
@@ -15,7 +16,6 @@ from csteer.runtime.vote import (
     conform,
     copies_example,
     echoes_question,
-    is_template,
     normalise,
     prose_answer,
     screen_program,
@@ -148,9 +148,9 @@ def test_the_gate_names_each_kind_of_failure() -> None:
 def test_screen_and_tally_rules() -> None:
     assert screen_program(None) == "no program in the reply"
     assert screen_program("for x in") is not None and "parse" in str(screen_program("for x in"))
-    assert screen_program(TEMPLATE) == "copies the answer template literally"
+    assert screen_program(TEMPLATE) is None  # it runs: a value printed beside the placeholder is read
     assert screen_program(RIGHT) is None
-    assert is_template("{answer}") and is_template(" answer ") and not is_template("42")
+    assert is_placeholder("{answer}") and is_placeholder(" answer ") and not is_placeholder("42")
     assert normalise(" 1,3 , 5 ") == normalise("1, 3, 5") and normalise("25.0") == normalise("25")
     assert normalise("Paris.") == normalise("paris") and normalise("12") != normalise("21")
     votes = [Candidate("13", "ok"), Candidate("42", "ok"), Candidate(None, "error"), Candidate("42.0", "ok")]
