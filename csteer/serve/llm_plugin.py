@@ -38,8 +38,8 @@ class CsteerModel(llm.Model):
 
     class Options(llm.Options):
         max_turns: int | None = Field(None, description="Review turns after the first answer (default 5)")
-        model: str | None = Field(None, description="Task model spec (default embedded)")
-        coach: str | None = Field(None, description="Steering model spec (default embedded)")
+        model: str | None = Field(None, description="Task model spec (default: csteer models default)")
+        coach: str | None = Field(None, description="Steering model spec (default: csteer models default)")
         temperature: float | None = Field(None, description="Sampling temperature of both models")
         seed: int | None = Field(None, description="Sampling seed")
         server: str | None = Field(None, description="URL of a csteer serve to ask (default: tried)")
@@ -71,6 +71,7 @@ class CsteerModel(llm.Model):
         yield str(record["answer"])
 
     def _run(self, question: str, options: Any) -> dict[str, Any]:
+        from csteer.models.defaults import current
         from csteer.runtime.settings import RunSettings
 
         changes = {
@@ -78,6 +79,8 @@ class CsteerModel(llm.Model):
             for name in ("max_turns", "model", "coach", "temperature", "seed")
             if getattr(options, name) is not None
         }
+        for role in ("model", "coach"):  # as `csteer ask`: $CSTEER_MODEL, the stored default, embedded
+            changes.setdefault(role, current(role).spec)
         settings = RunSettings(policy=self.policy, **changes)
         if not options.in_process:
             from csteer.serve.client import warm_run

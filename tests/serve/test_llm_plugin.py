@@ -41,3 +41,17 @@ def test_llm_answers_through_csteer_and_logs_the_run(csteer_home: Path, tmp_path
     assert entry["response"] == "123"
     record = entry["response_json"]
     assert record["answer"] == "123" and record["policy"] == "codesteer" and record["turns"]
+
+
+def test_the_plugin_uses_the_default_task_model(tmp_path: Path) -> None:
+    """`csteer models default` applies to `llm -m csteer` as to `csteer ask`: the error names the
+    default's URL, where nothing listens."""
+    home = tmp_path / "home"
+    env = {"CSTEER_MODEL": "", "CSTEER_COACH": ""}
+    nowhere = "openai:x@http://127.0.0.1:9/v1"
+    from tests.models.helpers import csteer
+
+    assert csteer("models", "default", nowhere, env={**env, "CSTEER_HOME": str(home)}).returncode == 0
+    args = ["-m", "csteer-only-question", "-o", "in_process", "1", "What is 2 + 2?"]
+    out = run_llm(args, home, tmp_path / "llm", env=env)
+    assert out.returncode != 0 and "http://127.0.0.1:9/v1" in out.stderr, out.stderr
