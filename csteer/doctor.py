@@ -400,7 +400,32 @@ def check_store() -> list[Check]:
         detail += "; " + "; ".join(msg for _, msg in problems[:4])
     hint = "csteer models verify --all; csteer models rm NAME for missing ones" if problems else ""
     checks.append(Check("model store", level, detail, hint))
+    checks.append(check_defaults())
     return checks
+
+
+def check_defaults() -> Check:
+    """Which task model and coach a command without -m / --coach uses, and whether they resolve."""
+    from csteer.engines.spec import parse_explicit
+    from csteer.models.defaults import ROLE_NAMES, ROLES, current
+    from csteer.models.registry import read_records
+
+    parts, missing, hints = [], [], []
+    for role in ROLES:
+        now = current(role)
+        parts.append(f"{ROLE_NAMES[role]} {now.spec} ({now.source})")
+        if parse_explicit(now.spec) is None and now.spec != "embedded" and now.spec not in read_records():
+            missing.append(now.spec)
+            fix = f"unset {now.source[1:]}" if now.source.startswith("$") else "csteer models default --clear"
+            hints.append(f"csteer models pull {now.spec}, or {fix}")
+    if missing:
+        return Check(
+            "default models",
+            FAIL,
+            "; ".join(parts) + f"; not in the store: {', '.join(missing)}",
+            "; ".join(hints),
+        )
+    return Check("default models", OK, "; ".join(parts))
 
 
 def check_runlog() -> Check:

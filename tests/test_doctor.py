@@ -185,3 +185,16 @@ def test_gpu_present_but_unused_is_a_warning_with_the_fix(
     assert offload.status == "warn" and "GGML_CUDA=on" in offload.hint
     onnx = doctor.check_onnxruntime(devices)
     assert onnx.status == "warn" and "onnxruntime-gpu" in onnx.hint
+
+
+def test_doctor_names_the_default_models_and_one_that_is_gone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CSTEER_COACH", raising=False)
+    monkeypatch.delenv("CSTEER_MODEL", raising=False)
+    fine = doctor.check_defaults()
+    assert fine.status == "ok" and fine.detail == "task model embedded (built-in); coach embedded (built-in)"
+    monkeypatch.setenv("CSTEER_MODEL", "gone-model")
+    broken = doctor.check_defaults()
+    assert broken.status == "fail" and "not in the store: gone-model" in broken.detail
+    assert broken.hint == "csteer models pull gone-model, or unset CSTEER_MODEL"
+    monkeypatch.setenv("CSTEER_MODEL", "openai:x@http://127.0.0.1:9/v1")  # a spec, not a store name
+    assert doctor.check_defaults().status == "ok"
