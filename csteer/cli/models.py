@@ -274,6 +274,7 @@ def default_cmd(name: str | None, for_coach: bool, clear: bool) -> None:
     `-m` / `--coach` override both for one command. With no NAME, print both defaults and where each
     comes from.
 
+    \b
     Examples:
       csteer models default qwen2.5-coder-1.5b
       csteer models default --coach gguf:~/models/codesteer-v1.Q4_K_M.gguf
