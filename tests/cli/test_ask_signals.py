@@ -46,6 +46,9 @@ def test_ctrl_c_exits_130_cleanly(csteer_home: Path) -> None:
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        # a shell without job control starts `pytest &` with SIGINT ignored, and the child would inherit
+        # that (Python installs no KeyboardInterrupt handler then): Ctrl-C is what a terminal delivers
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     assert proc.stderr is not None
     # wait until the loop is under way (the first turn has started), then interrupt: the task model's
