@@ -407,14 +407,13 @@ def check_store() -> list[Check]:
 def check_defaults() -> Check:
     """Which task model and coach a command without -m / --coach uses, and whether they resolve."""
     from csteer.engines.spec import parse_explicit
-    from csteer.models.defaults import ROLE_NAMES, ROLES, current
-    from csteer.models.registry import read_records
+    from csteer.models.defaults import ROLE_NAMES, ROLES, current, installed_name
 
     parts, missing, hints = [], [], []
     for role in ROLES:
         now = current(role)
         parts.append(f"{ROLE_NAMES[role]} {now.spec} ({now.source})")
-        if parse_explicit(now.spec) is None and now.spec != "embedded" and now.spec not in read_records():
+        if parse_explicit(now.spec) is None and not installed_name(now.spec):
             missing.append(now.spec)
             fix = f"unset {now.source[1:]}" if now.source.startswith("$") else "csteer models default --clear"
             hints.append(f"csteer models pull {now.spec}, or {fix}")

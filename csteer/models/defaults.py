@@ -41,6 +41,11 @@ def current(role: str) -> Default:
     return Default(role, BUILT_IN, "built-in")
 
 
+def installed_name(spec: str) -> bool:
+    """True for a bare name the store can resolve now: embedded (assembled on use) or a registered model."""
+    return spec == BUILT_IN or spec in registry.read_records()
+
+
 def checked_spec(spec: str) -> str:
     """`spec` as it is stored: an explicit spec with its path made absolute (a default is used from any
     folder), a store name only once it is installed."""
@@ -53,7 +58,7 @@ def checked_spec(spec: str) -> str:
                 raise UsageError(f"{path} does not exist")
             return f"{explicit.engine}:{path}"
         return spec
-    if spec == BUILT_IN or spec in registry.read_records():
+    if installed_name(spec):
         return spec
     if spec in CATALOG:
         raise UsageError(f"model {spec!r} is not in the local store yet; run `csteer models pull {spec}`")
