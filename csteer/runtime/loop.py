@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from csteer.engines.base import Engine
 from csteer.errors import UsageError
-from csteer.runtime import prompts, shots, vote
+from csteer.runtime import answer_kind, prompts, shots, vote
 from csteer.runtime.actions import Action, ActionKind
 from csteer.runtime.checkers import (
     interpret_check_output,
@@ -160,7 +160,7 @@ class SteeringLoop:
                 with self.clock.phase("check"):
                     self._reference_check(session, turn)  # every reviewed turn, over the whole response
             if self.profile.evidence_gate:
-                turn.withheld = withheld_because(turn)
+                turn.withheld = withheld_because(turn, run.question)
                 if self.candidates > 1 and (repeated := repetition_stop(run.turns)) is not None:
                     run.stop_reason = repeated
                     return
@@ -246,7 +246,9 @@ class SteeringLoop:
         code = python_code(text)
         if program and (why := screen_program(code)) is not None:
             if (said := vote.prose_answer(code, question)) is not None:  # answered in a sentence
-                return Candidate(vote.conform(said, question), "text", "", code), None
+                return _of_asked_kind(
+                    Candidate(vote.conform(said, question), "text", "", code), question
+                ), None
             return Candidate(None, "rejected", why, code), None
         if program and code is not None:
             if self.task.kind == "base":
@@ -260,7 +262,7 @@ class SteeringLoop:
             answer = final_answer(text, None, question)
             if answer is None or is_placeholder(answer, question):
                 return Candidate(None, "text", "no marked answer in the text"), None
-            return Candidate(vote.conform(answer, question), "text"), None
+            return _of_asked_kind(Candidate(vote.conform(answer, question), "text"), question), None
         with self.clock.phase("sandbox"):
             result = self.sandbox.run(code)
         answer = final_answer(text, result.stdout, question)
@@ -270,7 +272,8 @@ class SteeringLoop:
             return Candidate(None, result.status, "no answer in the output", code), result
         if is_placeholder(answer, question):  # `print("<<<answer>>>")`, no value beside it
             return Candidate(None, "rejected", "copies the answer template literally", code), result
-        return Candidate(vote.conform(answer, question), result.status, "", code), result
+        candidate = Candidate(vote.conform(answer, question), result.status, "", code)
+        return _of_asked_kind(candidate, question), result
 
     def _vote(self, session: TaskSession, guidance: str, program: bool, turn: Turn) -> None:
         """Sample and vote: draw candidates in rounds until `candidates` of them answer or one answer
@@ -387,6 +390,14 @@ class SteeringLoop:
         return response, check, complexity, _brief(turn)
 
 
+def _of_asked_kind(candidate: Candidate, question: str) -> Candidate:
+    """The candidate, rejected when its answer is not of the kind the question asks for (a date for
+    "how many days ..."): such an answer is wrong whatever its value, so it must not vote."""
+    if candidate.answer is None or (why := answer_kind.mismatch(candidate.answer, question)) is None:
+        return candidate
+    return Candidate(None, "rejected", why, candidate.code)
+
+
 def _label(action: Action) -> str:
     return {
         "code": "Code",
@@ -397,7 +408,7 @@ def _label(action: Action) -> str:
     }[action.kind]
 
 
-def withheld_because(turn: Turn) -> str | None:
+def withheld_because(turn: Turn, question: str = "") -> str | None:
     """The evidence gate: why this turn's answer must not be returned while turns are left (None: it
     may be). The same rule for every question; the --json record shows the reason."""
     if turn.execution is not None and turn.execution.status == "policy" and turn.answer is None:
@@ -410,6 +421,8 @@ def withheld_because(turn: Turn) -> str | None:
             said = "; ".join(reason for reason, _ in reasons.most_common(3))
             return f"gave no answer ({len(turn.candidates)} attempts: {said})"
         return "gave no answer"
+    if (wrong_kind := answer_kind.mismatch(turn.answer, question)) is not None:
+        return f"{wrong_kind}"
     if turn.agreement is not None and turn.agreement < AGREEMENT_TO_RETURN:
         _, agreeing, votes = vote.tally(turn.candidates)
         return f"gave answers that disagree ({agreeing} of {votes} agree on {turn.answer[:60]!r})"

@@ -143,6 +143,31 @@ def test_the_gate_names_each_kind_of_failure() -> None:
     assert disputed == "gave answers that disagree (1 of 3 agree on '1')"
     agreed = [Candidate("1", "ok"), Candidate("1", "ok"), Candidate("3", "ok")]
     assert withheld_because(turn(answer="1", candidates=agreed, agreement=2 / 3)) is None
+    wrong_kind = withheld_because(turn(answer="Tuesday"), "How many days are in a week?")
+    assert wrong_kind == "answers 'Tuesday', not a number as the question asks"
+
+
+def test_an_answer_of_the_wrong_kind_does_not_vote_and_is_not_returned(sandbox: Sandbox) -> None:
+    # "how many" answered with a date (date.today()) twice: both rejected after the run, the number wins
+    date = "import datetime\nanswer = datetime.date(2026, 12, 7)\nprint(f'<<<{answer}>>>')"
+    seven = "answer = 7\nprint(f'<<<{answer}>>>')"
+    task = base_task([date, date, seven, seven])
+    coach = ScriptedEngine(kind="base", choices=[0, 0], name="coach")
+    run = loop(task, coach, sandbox, candidates=3, max_turns=1).run("How many days are in a week?")
+    first = run.turns[0]
+    assert [c.answer for c in first.candidates] == [None, None, "7", "7"]
+    assert first.candidates[0].status == "rejected"
+    assert first.candidates[0].reason == "answers '2026-12-07', not a number as the question asks"
+    assert run.answer == "7"
+    # one greedy attempt (no vote): the answer stands in the record, but the gate withholds it
+    task = base_task([date, seven])
+    coach = ScriptedEngine(kind="base", choices=[0, 0, 0], name="coach")
+    run = loop(task, coach, sandbox, candidates=1, max_turns=1, self_check=False).run(
+        "How many days are in a week?"
+    )
+    assert run.turns[0].answer == "2026-12-07"
+    assert run.turns[0].withheld == "answers '2026-12-07', not a number as the question asks"
+    assert run.answer == "7" and len(run.turns) == 2
 
 
 def test_screen_and_tally_rules() -> None:
