@@ -204,9 +204,14 @@ _STOPWORDS = frozenset(_STOP_TEXT.split())
 
 def _words(text: str) -> set[str]:
     """Content words with a crude stem ("primes" meets "prime", "orderings" meets "orders"), and the signs
-    that name an operation on their own ("7!" is a factorial, "15%" a percentage)."""
+    that name an operation on their own: "7!" is a factorial and "15%" a percentage, the same words as
+    "7 factorial" and "15 percent"."""
     words = (w for w in re.findall(r"[a-z]+|[!%*+]", text.lower()) if w not in _STOPWORDS)
-    return {_stem(w) for w in words}
+    return {_SIGN_NAMES.get(w, _stem(w)) for w in words}
+
+
+# a sign and the word for it are one operation ("7!" and "7 factorial", "15%" and "15 percent")
+_SIGN_NAMES = {"!": "factorial", "%": "percent"}
 
 
 def _stem(word: str) -> str:

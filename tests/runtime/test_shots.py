@@ -74,6 +74,15 @@ def test_selection_is_closest_last_with_both_formats_and_stable() -> None:
     assert any(s.is_code for s in odd) and any(not s.is_code for s in odd)
 
 
+def test_a_sign_meets_the_word_for_it() -> None:
+    # "12!" and "12 factorial" ask the same thing, so they are shown the same examples
+    by_sign = [s.question for s in shots.select("What is 12!?")]
+    by_word = [s.question for s in shots.select("What is 12 factorial?")]
+    assert by_sign == by_word and {"What is 4!?", "What is 6 factorial?"} <= set(by_word)
+    by_percent = {s.question for s in shots.select("What is 40 percent of 90?")}
+    assert {"What is 20% of 150?", "What is 8 percent of 50?"} <= by_percent
+
+
 def test_the_transcripts_carry_the_chosen_examples() -> None:
     question = "What is the capital of Peru?"
     task = prompts.task_transcript(question, [], prompts.CODE_PROMPT)
