@@ -167,8 +167,38 @@ def machine() -> str:
     return f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.system()}"
 
 
+FLAGS = ("--quick", "--json")
+
+
+def usage() -> str:
+    manual = "\n".join(f"  {name:<18}{why} (--scratch DIR)" for name, why in MANUAL.items())
+    return (
+        "usage: python -m benchmarks [--quick] [--json] [--scratch DIR] [CASE ...]\n\n"
+        "Runs the named cases (every case below when none is named), each in its own process, and\n"
+        "prints their ratios (--json: the full records). --quick: fewer repetitions.\n\n"
+        "cases:\n" + "\n".join(f"  {name}" for name in CASES) + "\nrun only when named:\n" + manual
+    )
+
+
+def bad_argument(argv: list[str]) -> str | None:
+    """Why the command line cannot run (None: it can): a flag or case this runner does not know, since
+    a typo would otherwise start every case (tens of minutes) or a case that does not exist."""
+    for arg in argv:
+        if arg.startswith("-") and arg not in FLAGS:
+            return f"unknown option {arg!r} (python -m benchmarks --help)"
+        if not arg.startswith("-") and arg not in CASES and arg not in MANUAL:
+            return f"unknown case {arg!r} (python -m benchmarks --help lists them)"
+    return None
+
+
 def main() -> None:
+    if {"-h", "--help"} & set(sys.argv[1:]):
+        print(usage())
+        return
     scratch, argv = _scratch(sys.argv[1:])
+    if (why := bad_argument(argv)) is not None:
+        print(f"benchmarks: {why}", file=sys.stderr)
+        sys.exit(2)
     args = [a for a in argv if not a.startswith("--")]
     quick, as_json = "--quick" in argv, "--json" in argv
     for name in args:
