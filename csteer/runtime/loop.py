@@ -44,6 +44,7 @@ VOTE_TEMPERATURE = 0.4  # sampled candidates after the first (greedy) draw (0.7 
 VOTE_WORKERS = 2  # candidate programs running at once in the warm pool
 UNANIMOUS_VOTES = 3  # this many samples agreeing, none against: no self-check (unanimous)
 AGREEMENT_TO_RETURN = 0.5  # below this share of the votes the answer is not returned while turns are left
+NO_ANSWER_TURNS = 3  # voted turns running without one answer that end a run (retry_kinds varies them)
 
 TraceFn = Callable[[str], None]
 
@@ -441,11 +442,15 @@ def unanimous(turn: Turn) -> bool:
 def repetition_stop(turns: list[Turn]) -> str | None:
     """Voted attempts that keep reaching one answer cannot be moved by more of the same: an answer
     reached twice with nothing against it is returned ("repeated_answer"), three times ends the run
-    ("no_progress"). None: go on."""
+    ("no_progress"); NO_ANSWER_TURNS voted turns running in which not one draw answered, code and text
+    both tried, end it too ("no_answer": in the measured runs no later turn answered right). None: go on."""
     if same_answer(turns, 2) and not turns[-1].withheld:
         return "repeated_answer"
     if same_answer(turns, 3):
         return "no_progress"
+    last = turns[-NO_ANSWER_TURNS:]
+    if len(last) == NO_ANSWER_TURNS and all(t.answer is None for t in last):
+        return "no_answer"
     return None
 
 

@@ -77,7 +77,8 @@ class Run:
     coach_model: str | None
     answer: str | None = None
     # "return_answer", "terminate", "max_turns", "single_turn", "coach_invalid"; the evidence gate's
-    # "repeated_answer" (twice, nothing against it) and "no_progress" (three turns running)
+    # "repeated_answer" (twice, nothing against it), "no_progress" (three turns running) and
+    # "no_answer" (three voted turns running without one answer)
     stop_reason: str = ""
     turns: list[Turn] = field(default_factory=list)
     task_tokens: int = 0

@@ -170,6 +170,23 @@ def test_an_answer_of_the_wrong_kind_does_not_vote_and_is_not_returned(sandbox: 
     assert run.answer == "7" and len(run.turns) == 2
 
 
+def test_three_voted_turns_without_an_answer_end_the_run(sandbox: Sandbox) -> None:
+    # every program crashes and every text reply marks nothing: code and text both tried, then it stops
+    def never(call: Call) -> str:
+        return CRASH if call.text.endswith(PROGRAM_OPEN) else "I am not sure."
+
+    task = ScriptedEngine([never] * 60, kind="base", name="task")
+    coach = ScriptedEngine(kind="base", choices=[0] * 10, name="coach")  # the first option each time
+    run = loop(task, coach, sandbox, candidates=2, max_turns=5).run("What is 6 * 7?")
+    assert run.answer is None and run.stop_reason == "no_answer" and len(run.turns) == 3
+    assert {t.coach_action for t in run.turns} == {"Code", "Text"}
+    # one greedy attempt per turn (no vote): the coach alone decides, up to max_turns
+    task = ScriptedEngine([never] * 60, kind="base", name="task")
+    coach = ScriptedEngine(kind="base", choices=[0] * 10, name="coach")
+    run = loop(task, coach, sandbox, candidates=1, max_turns=3, self_check=False).run("What is 6 * 7?")
+    assert run.answer is None and run.stop_reason == "max_turns" and len(run.turns) == 4
+
+
 def test_screen_and_tally_rules() -> None:
     assert screen_program(None) == "no program in the reply"
     assert screen_program("for x in") is not None and "parse" in str(screen_program("for x in"))
