@@ -240,16 +240,23 @@ class SteeringLoop:
         return turn
 
     def _try(self, text: str, program: bool, question: str) -> tuple[Candidate, Result | None]:
-        """Run one reply's program (if any) and read its answer. program=True: the reply had to be a
-        program; one that is missing, does not parse, only hands back a value of the question, or (base
-        task models, which are shown examples) copies an example's numbers or words is rejected unrun,
-        and one that prints the format placeholder with no value beside it is rejected after the run."""
+        """Run one reply's program (if any) and read its answer (_read), then reject an answer of the
+        wrong kind for the question (a date for "how many days ..."): whatever its value, it must not
+        vote."""
+        candidate, result = self._read(text, program, question)
+        if candidate.answer is not None and (why := answer_kind.mismatch(candidate.answer, question)):
+            candidate = Candidate(None, "rejected", why, candidate.code)
+        return candidate, result
+
+    def _read(self, text: str, program: bool, question: str) -> tuple[Candidate, Result | None]:
+        """One reply's candidate. program=True: the reply had to be a program; one that is missing, does
+        not parse, only hands back a value of the question, or (base task models, which are shown
+        examples) copies an example's numbers or words is rejected unrun, and one that prints the format
+        placeholder with no value beside it is rejected after the run."""
         code = python_code(text)
         if program and (why := screen_program(code)) is not None:
             if (said := vote.prose_answer(code, question)) is not None:  # answered in a sentence
-                return _of_asked_kind(
-                    Candidate(vote.conform(said, question), "text", "", code), question
-                ), None
+                return Candidate(vote.conform(said, question), "text", "", code), None
             return Candidate(None, "rejected", why, code), None
         if program and code is not None:
             if self.task.kind == "base":
@@ -263,7 +270,7 @@ class SteeringLoop:
             answer = final_answer(text, None, question)
             if answer is None or is_placeholder(answer, question):
                 return Candidate(None, "text", "no marked answer in the text"), None
-            return _of_asked_kind(Candidate(vote.conform(answer, question), "text"), question), None
+            return Candidate(vote.conform(answer, question), "text"), None
         with self.clock.phase("sandbox"):
             result = self.sandbox.run(code)
         answer = final_answer(text, result.stdout, question)
@@ -273,8 +280,7 @@ class SteeringLoop:
             return Candidate(None, result.status, "no answer in the output", code), result
         if is_placeholder(answer, question):  # `print("<<<answer>>>")`, no value beside it
             return Candidate(None, "rejected", "copies the answer template literally", code), result
-        candidate = Candidate(vote.conform(answer, question), result.status, "", code)
-        return _of_asked_kind(candidate, question), result
+        return Candidate(vote.conform(answer, question), result.status, "", code), result
 
     def _vote(self, session: TaskSession, guidance: str, program: bool, turn: Turn) -> None:
         """Sample and vote: draw candidates in rounds until `candidates` of them answer or one answer
@@ -391,14 +397,6 @@ class SteeringLoop:
         return response, check, complexity, _brief(turn)
 
 
-def _of_asked_kind(candidate: Candidate, question: str) -> Candidate:
-    """The candidate, rejected when its answer is not of the kind the question asks for (a date for
-    "how many days ..."): such an answer is wrong whatever its value, so it must not vote."""
-    if candidate.answer is None or (why := answer_kind.mismatch(candidate.answer, question)) is None:
-        return candidate
-    return Candidate(None, "rejected", why, candidate.code)
-
-
 def _label(action: Action) -> str:
     return {
         "code": "Code",
@@ -423,7 +421,7 @@ def withheld_because(turn: Turn, question: str = "") -> str | None:
             return f"gave no answer ({len(turn.candidates)} attempts: {said})"
         return "gave no answer"
     if (wrong_kind := answer_kind.mismatch(turn.answer, question)) is not None:
-        return f"{wrong_kind}"
+        return wrong_kind
     if turn.agreement is not None and turn.agreement < AGREEMENT_TO_RETURN:
         _, agreeing, votes = vote.tally(turn.candidates)
         return f"gave answers that disagree ({agreeing} of {votes} agree on {turn.answer[:60]!r})"

@@ -86,8 +86,9 @@ class CoachProfile:
     final_answer: str = "latest"  # "last-turn": the last turn's answer even when it has none
     sampling: Sampling = field(default_factory=Sampling)
     interface: Interface | None = None
-    # the evidence gate (loop.withheld_because): no Return Answer on a failed, rejected, wrong-kind, disputed or
-    # checked-wrong answer while turns are left. Off for a trained interface, whose coach decides alone.
+    # the evidence gate (loop.withheld_because): no Return Answer on a failed, rejected, wrong-kind,
+    # disputed or checked-wrong answer while turns are left. Off for a trained interface, whose coach
+    # decides alone.
     evidence_gate: bool = True
 
     @property

@@ -200,6 +200,8 @@ _STOP_TEXT = (
     "these this that it its be by with as at answer yes no"
 )
 _STOPWORDS = frozenset(_STOP_TEXT.split())
+# a sign and the word for it are one operation ("7!" and "7 factorial", "15%" and "15 percent")
+_SIGN_NAMES = {"!": "factorial", "%": "percent"}
 
 
 def _words(text: str) -> set[str]:
@@ -208,10 +210,6 @@ def _words(text: str) -> set[str]:
     "7 factorial" and "15 percent"."""
     words = (w for w in re.findall(r"[a-z]+|[!%*+]", text.lower()) if w not in _STOPWORDS)
     return {_SIGN_NAMES.get(w, _stem(w)) for w in words}
-
-
-# a sign and the word for it are one operation ("7!" and "7 factorial", "15%" and "15 percent")
-_SIGN_NAMES = {"!": "factorial", "%": "percent"}
 
 
 def _stem(word: str) -> str:
